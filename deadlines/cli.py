@@ -1,0 +1,216 @@
+"""The command line: a thin click layer; every command is one call into `deadlines.api`.
+
+Exit codes: 0 success; 1 `status --fail-on` matched; 2 bad input (one line on stderr, nothing
+written); 3 internal error (a bug: one line, DEADLINES_DEBUG=1 shows the traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+from . import api
+from .engine import Computation, Deadline
+from .errors import EXIT_BAD_INPUT, DeadlinesError
+
+EXIT_INTERNAL = 3
+
+
+class _Group(click.Group):
+    """Turns every DeadlinesError into one line on stderr and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DeadlinesError as exc:
+            click.echo(f"deadlines: error: {exc.render()}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # a bug: never show a person a traceback by default
+            if os.environ.get("DEADLINES_DEBUG"):
+                raise
+            click.echo(f"deadlines: internal error: {type(exc).__name__}: {exc} "
+                       "(set DEADLINES_DEBUG=1 for the traceback)", err=True)
+            ctx.exit(EXIT_INTERNAL)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="deadlines")
+def cli() -> None:
+    """Contract deadlines: compute them, explain them, publish them as calendars."""
+
+
+def _agreement_options(f: Any) -> Any:
+    f = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                     show_default=True)(f)
+    f = click.option("--roll", type=click.Choice(["none", "following", "preceding"]),
+                     default=None, help="Move a deadline off a non-business day (default: "
+                     "the agreement's rule, normally none).")(f)
+    f = click.option("--calendar", default=None,
+                     help="Business calendar, e.g. FR or AU-VIC (default: the agreement's).")(f)
+    f = click.option("--region", default=None, help="Region, for agreements that have them.")(f)
+    f = click.option("--severity", default=None, help="Support request severity.")(f)
+    f = click.option("--tz", default=None, help="IANA time zone (default: the agreement's).")(f)
+    return f
+
+
+def _warn(warnings: list[str]) -> None:
+    for message in warnings:
+        click.echo(f"deadlines: warning: {message}", err=True)
+
+
+@cli.command()
+@click.argument("agreement")
+@click.argument("event")
+@click.argument("when")
+@_agreement_options
+def compute(agreement: str, event: str, when: str, tz: str | None, severity: str | None,
+            region: str | None, calendar: str | None, roll: str | None, fmt: str) -> None:
+    """Every deadline EVENT at WHEN sets off under AGREEMENT.
+
+    WHEN is a date (2026-03-02) or an ISO 8601 date-time (2026-03-02T10:00 in the agreement's
+    zone, or with an offset: 2026-03-02T10:00+01:00).
+    """
+    result = api.compute(agreement, event, when, severity=severity, region=region, tz=tz,
+                         calendar=calendar, roll=roll)
+    _warn(result.warnings)
+    if fmt == "json":
+        click.echo(json.dumps(api.computation_json(result), ensure_ascii=False, indent=2))
+        return
+    click.echo(_header(result))
+    for line in _table(result):
+        click.echo(line)
+
+
+def _header(result: Computation) -> str:
+    s = result.settings
+    return (f"{result.rulebook.name} ({result.rulebook.id}): {result.event} at "
+            f"{result.trigger.describe(s.zone)}\n"
+            f"Zone {s.zone.key}, business calendar {s.calendar.label}, roll: {s.roll}"
+            + (f", region {s.region}" if s.region else "") + "\n")
+
+
+def _table(result: Computation) -> list[str]:
+    s = result.settings
+    lines: list[str] = []
+    for d in result.deadlines:
+        due = api.due_iso(d.due, s) or "no date"
+        rule = d.rule.id + (f" ({d.rule.severity})" if d.rule.severity else "")
+        if d.occurrence is not None:
+            rule += f" #{d.occurrence}"
+        lines.append(f"{due:<25} {rule:<30} {d.rule.actor:<9} {d.rule.action}")
+        lines.append(f"{'':<25} clause {d.rule.source.clause}, seed line "
+                     f"{', '.join(map(str, d.rule.source.lines))}"
+                     + (f"; if missed: {d.rule.consequence}"
+                        if d.rule.consequence and d.rule.consequence != "Not stated in the text."
+                        else ""))
+        for alt in d.alternatives:
+            lines.append(f"{'':<25} other reading: {alt.reading} -> "
+                         f"{api.due_iso(alt.due, s) or 'no date'}")
+    if not result.deadlines:
+        lines.append("No deadline is set off by this event.")
+    return lines
+
+
+@cli.command()
+@click.argument("agreement")
+@click.argument("event")
+@click.argument("when")
+@click.option("--rule", "rule_id", required=True, help="Rule id, e.g. cure.")
+@_agreement_options
+def explain(agreement: str, event: str, when: str, rule_id: str, tz: str | None,
+            severity: str | None, region: str | None, calendar: str | None, roll: str | None,
+            fmt: str) -> None:
+    """How the due date of one rule was reached, step by step."""
+    result, matches = api.explain(agreement, event, when, rule_id, severity=severity,
+                                  region=region, tz=tz, calendar=calendar, roll=roll)
+    _warn(result.warnings)
+    if fmt == "json":
+        data = [api.deadline_json(d, result.settings) for d in matches]
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for d in matches:
+        click.echo(_explanation(d, result))
+
+
+def _explanation(d: Deadline, result: Computation) -> str:
+    s = result.settings
+    rule = d.rule
+    out = [f"{rule.id}: {rule.title}" + (f" (severity {rule.severity})" if rule.severity else "")
+           + (f", occurrence {d.occurrence}" if d.occurrence is not None else "")]
+    out.append(f"  Clause {rule.source.clause}, seed line(s) "
+               f"{', '.join(map(str, rule.source.lines))}: « {rule.source.quote} »")
+    out.append(f"  Who: {rule.actor}. What: {rule.action}")
+    out.append(f"  If missed: {rule.consequence}")
+    if rule.note:
+        out.append(f"  Note: {rule.note}")
+    out.append("  Count:")
+    out += [f"    {step}" for step in d.trace]
+    out.append(f"  Due: {api.due_iso(d.due, s) or 'no date (no number in the text)'}")
+    for alt in d.alternatives:
+        out.append(f"  Other reading: {alt.reading} -> {api.due_iso(alt.due, s) or 'no date'}")
+        out += [f"    {step}" for step in alt.trace]
+    return "\n".join(out)
+
+
+@cli.command()
+@click.argument("agreement", required=False)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+def rules(agreement: str | None, fmt: str) -> None:
+    """The rule catalog of one agreement, or of all of them."""
+    rows = api.catalog(agreement)
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        event = row["event"] if isinstance(row["event"], str) else "|".join(row["event"])
+        period = row["period"] or "(no number)"
+        if row["from"]:
+            period += f" from {row['from']}"
+        level = f" [{row['severity']}]" if row["severity"] else ""
+        click.echo(f"{row['agreement']:<21} {row['id'] + level:<34} {event:<22} "
+                   f"{row['direction']:<9} {period:<28} {row['actor']:<9} "
+                   f"clause {row['source']['clause']} (line "
+                   f"{','.join(map(str, row['source']['lines']))})")
+
+
+@cli.command()
+@click.argument("when")
+@click.argument("period")
+@click.option("--calendar", default=None, help="Business calendar, e.g. FR or AU-VIC.")
+@click.option("--roll", type=click.Choice(["none", "following", "preceding"]), default="none",
+              show_default=True)
+@click.option("--tz", default="UTC", show_default=True, help="Zone for date-times.")
+@click.option("--before", is_flag=True, help="Count backward (the latest date to act).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def add(when: str, period: str, calendar: str | None, roll: str, tz: str, before: bool,
+        fmt: str) -> None:
+    """WHEN plus PERIOD, e.g. `deadlines add 2026-03-02 "30 business days" --calendar FR`."""
+    due, steps, warnings = api.add(when, period, calendar=calendar, roll=roll, tz=tz,
+                                   backward=before)
+    _warn(warnings)
+    due_text = api.due_iso(due, zone=tz)
+    if fmt == "json":
+        click.echo(json.dumps({"due": due_text, "explanation": " ".join(steps)},
+                              ensure_ascii=False, indent=2))
+        return
+    click.echo(due_text)
+    for step in steps:
+        click.echo(f"  {step}")
+
+
+def main() -> None:
+    try:
+        cli(prog_name="deadlines")
+    except KeyboardInterrupt:  # pragma: no cover
+        sys.exit(130)
+
+
+__all__ = ["EXIT_BAD_INPUT", "cli", "main"]

@@ -1,0 +1,360 @@
+"""The engine: a rulebook and a trigger -> every deadline it sets off, each with its count.
+
+Pure computation: the rulebook, the settings and the trigger come in as values; nothing here
+reads files or the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from .calendars import BusinessCalendar, CalendarSpec, SupportSchedule, load_zone
+from .errors import DeadlinesError
+from .moments import Moment, start_instant
+from .periods import (
+    Direction,
+    Period,
+    Unit,
+    add_business_time,
+    add_exact,
+    add_months,
+    count_business_days,
+    count_calendar,
+    fmt_day,
+)
+from .rulebook import Rule, Rulebook
+
+Due = date | datetime  # a whole day (date) or an instant (aware datetime in the contract zone)
+DEFAULT_HORIZON_MONTHS = 12
+
+
+@dataclass
+class Settings:
+    """Where and how to count for one contract: zone, business calendar, roll, region."""
+
+    zone: ZoneInfo
+    calendar: BusinessCalendar
+    roll: str
+    region: str | None
+    law_name: str
+    law_extension: str
+    law_note: str
+    schedules: dict[str, SupportSchedule] = field(default_factory=dict)
+
+    @classmethod
+    def resolve(cls, book: Rulebook, *, tz: str | None = None, calendar: object = None,
+                roll: str | None = None, region: str | None = None) -> Settings:
+        zone_name, cal_value, law_name = book.timezone, book.calendar, book.governing_law.name
+        if region is not None and not book.regions:
+            raise DeadlinesError(f"{book.id} has no regions; --region does not apply")
+        region = region or book.default_region
+        if region is not None:
+            if region not in book.regions:
+                raise DeadlinesError(
+                    f"unknown region {region!r} for {book.id}; expected one of "
+                    f"{', '.join(book.regions)}"
+                )
+            chosen = book.regions[region]
+            zone_name, cal_value = chosen.timezone, chosen.calendar or cal_value
+            law_name = chosen.law or law_name
+        zone = load_zone(tz or zone_name)
+        if calendar is None and cal_value is None:
+            raise DeadlinesError(f"{book.id} names no business calendar; pass --calendar")
+        business = BusinessCalendar(CalendarSpec.parse(calendar if calendar is not None
+                                                       else cal_value))
+        roll = roll or book.roll
+        if roll not in ("none", "following", "preceding"):
+            raise DeadlinesError(f"unknown roll {roll!r}; expected none, following or preceding")
+        schedules = {
+            name: SupportSchedule.parse(name, spec, zone, business)
+            for name, spec in book.schedules.items()
+        }
+        return cls(zone, business, roll, region, law_name,
+                   book.governing_law.weekend_extension, book.governing_law.note, schedules)
+
+
+@dataclass(frozen=True)
+class Alternative:
+    reading: str
+    due: Due | None
+    trace: tuple[str, ...]
+
+
+@dataclass
+class Deadline:
+    rule: Rule
+    event: str
+    trigger: Moment
+    anchor: Moment
+    anchor_text: str
+    due: Due | None
+    trace: list[str]
+    alternatives: list[Alternative] = field(default_factory=list)
+    occurrence: int | None = None
+
+    @property
+    def hour_based(self) -> bool:
+        return isinstance(self.due, datetime)
+
+
+@dataclass
+class Computation:
+    rulebook: Rulebook
+    event: str
+    trigger: Moment
+    settings: Settings
+    deadlines: list[Deadline]
+    warnings: list[str]
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def count(anchor: Moment, period: Period, direction: Direction, settings: Settings,
+          schedule: str | None = None, warnings: list[str] | None = None,
+          what: str = "") -> tuple[Due, list[str]]:
+    """One period from one anchor, with the roll convention and the governing-law remark."""
+    backward = direction is Direction.BEFORE
+    zone = settings.zone
+    if period.unit.is_exact:
+        instant = anchor.instant
+        if instant is None:
+            instant = start_instant(anchor.day, zone)
+            if warnings is not None:
+                message = (f"{what or 'an hour-based rule'} counts hours but the trigger has no "
+                           f"time; 00:00 on {fmt_day(anchor.day)} in {zone.key} was assumed")
+                if message not in warnings:
+                    warnings.append(message)
+        if period.unit is Unit.BUSINESS_HOURS:
+            if backward:
+                raise DeadlinesError("business hours cannot be counted backward")
+            if schedule is None or schedule not in settings.schedules:
+                raise DeadlinesError("business hours need a support schedule")
+            return add_business_time(instant, period, settings.schedules[schedule], zone)
+        return add_exact(instant, period, zone, backward)
+    if period.unit is Unit.BUSINESS_DAYS:
+        due, steps = count_business_days(anchor.day, period.amount, settings.calendar, backward)
+    else:
+        due, steps = count_calendar(anchor.day, period, backward)
+    return _settle(due, steps, settings, direction)
+
+
+def _settle(due: date, steps: list[str], settings: Settings, direction: Direction
+            ) -> tuple[date, list[str]]:
+    """Say whether the last day is a business day; roll only if the contract opted in."""
+    cal = settings.calendar
+    reason = cal.closed_reason(due)
+    if reason is None:
+        steps.append(f"{fmt_day(due)} is a business day on the {cal.label} calendar.")
+        return due, steps
+    steps.append(f"{fmt_day(due)} is not a business day on the {cal.label} calendar ({reason}).")
+    if settings.roll in ("following", "preceding"):
+        rolled = cal.next_business_day(due, backward=settings.roll == "preceding")
+        steps.append(f"The '{settings.roll}' roll is in force: the deadline moves to "
+                     f"{fmt_day(rolled)}.")
+        return rolled, steps
+    steps.append("No roll applies (the default): the deadline stays on that day.")
+    if settings.law_extension != "none" and direction is not Direction.RECURRING:
+        extended = cal.next_business_day(due, backward=settings.law_extension == "preceding")
+        note = f" ({settings.law_note})" if settings.law_note else ""
+        steps.append(
+            f"Under the governing law, {settings.law_name}{note}, a period that ends on a "
+            f"non-business day may extend to {fmt_day(extended)}; --roll "
+            f"{settings.law_extension} applies that."
+        )
+    return due, steps
+
+
+def _describe_anchor(anchor: Moment, label: str, zone: ZoneInfo) -> str:
+    return f"{label} ({anchor.describe(zone)})"
+
+
+def _check_event(book: Rulebook, event: str) -> None:
+    if event not in book.events:
+        raise DeadlinesError(
+            f"unknown event {event!r} for {book.id}; expected one of {', '.join(book.events)}"
+        )
+
+
+def applicable_rules(book: Rulebook, event: str, severity: str | None) -> list[Rule]:
+    _check_event(book, event)
+    rules = book.rules_for(event)
+    levelled = [r for r in rules if r.severity is not None]
+    if levelled and severity is None:
+        raise DeadlinesError(
+            f"{event} needs a severity for {book.id}; expected one of "
+            f"{', '.join(book.severities)}"
+        )
+    wanted = book.severity_name(severity) if severity is not None and book.severities else None
+    if severity is not None and not book.severities:
+        raise DeadlinesError(f"{book.id} defines no severities")
+    return [r for r in rules if r.severity is None or r.severity == wanted]
+
+
+def _ordered(rules: list[Rule]) -> list[Rule]:
+    """Parents before the rules that chain from them."""
+    ids = {r.id for r in rules}
+    done: set[str] = set()
+    out: list[Rule] = []
+    pending = list(rules)
+    while pending:
+        progressed = False
+        for rule in list(pending):
+            deps = {rule.anchor_rule} | {r.anchor_rule for r in rule.readings}
+            deps = {d for d in deps if d is not None and d in ids}
+            if deps <= done:
+                out.append(rule)
+                pending.remove(rule)
+                progressed = True
+        done = {r.id for r in out}
+        if not progressed:  # a cycle; the rulebook loader refuses these
+            out.extend(pending)
+            break
+    return out
+
+
+def compute(book: Rulebook, event: str, trigger: Moment, settings: Settings, *,
+            severity: str | None = None, fulfilled: Mapping[str, Moment] | None = None,
+            recurring_until: date | None = None, warnings: list[str] | None = None,
+            ) -> Computation:
+    """Every deadline that `event` at `trigger` sets off, chained ones included.
+
+    `fulfilled` maps a rule id to when that step was actually done: a later step chained from
+    it then counts from the actual date instead of the due date.
+    """
+    warnings = [] if warnings is None else warnings
+    fulfilled = fulfilled or {}
+    rules = _ordered(applicable_rules(book, event, severity))
+    zone = settings.zone
+    due_by_rule: dict[str, Due] = {}
+    out: list[Deadline] = []
+    trigger_label = _describe_anchor(trigger, f"the {event.replace('_', ' ')}", zone)
+    for rule in rules:
+        if rule.direction is Direction.RECURRING:
+            out.extend(_recurring(rule, event, trigger, settings, recurring_until, warnings))
+            continue
+        anchor, anchor_text = trigger, f"from the trigger, {trigger_label}"
+        if rule.anchor_rule is not None:
+            anchor, anchor_text = _chain_anchor(rule.anchor_rule, due_by_rule, fulfilled, zone)
+        if rule.period is None:
+            out.append(Deadline(rule, event, trigger, anchor, anchor_text, None, [
+                "The text sets no number of days or hours for this duty, so no due date is "
+                "computed; it is listed so that it is not forgotten."
+            ]))
+            continue
+        due, steps = count(anchor, rule.period, rule.direction, settings, rule.schedule,
+                           warnings, what=f"rule {rule.id}")
+        head = _headline(rule.period, rule.direction, anchor_text, rule.kind)
+        deadline = Deadline(rule, event, trigger, anchor, anchor_text, due, [head, *steps])
+        due_by_rule.setdefault(rule.id, due)
+        for reading in rule.readings:
+            deadline.alternatives.append(
+                _alternative(rule, reading.reading, reading.period, reading.direction,
+                             reading.anchor_rule, trigger, trigger_label, due_by_rule, fulfilled,
+                             settings, warnings, anchor, anchor_text)
+            )
+        out.append(deadline)
+    position = {id(rule): index for index, rule in enumerate(book.rules)}
+    out.sort(key=lambda d: position[id(d.rule)])  # the rulebook's order; stable for occurrences
+    return Computation(book, event, trigger, settings, out, warnings)
+
+
+def _headline(period: Period, direction: Direction, anchor_text: str, kind: str = "") -> str:
+    target = anchor_text.removeprefix("from ")
+    if direction is Direction.BEFORE and kind == "limit":
+        return f"A window of {period} back from {target}; it opens on the day computed below."
+    if direction is Direction.BEFORE:
+        return f"At least {period} before the target, {target}."
+    return f"{period} counted {anchor_text}."
+
+
+def _chain_anchor(parent: str, due_by_rule: Mapping[str, Due], fulfilled: Mapping[str, Moment],
+                  zone: ZoneInfo) -> tuple[Moment, str]:
+    if parent in fulfilled:
+        actual = fulfilled[parent]
+        return actual, f"from the actual {parent}, recorded on {actual.describe(zone)}"
+    if parent not in due_by_rule:
+        raise DeadlinesError(f"rule chains from {parent!r}, which has no due date for this event")
+    due = due_by_rule[parent]
+    described = fmt_day(due) if not isinstance(due, datetime) else Moment.at(due, zone).describe(
+        zone)
+    return Moment.of_due(due, zone), f"from the due date of {parent} ({described})"
+
+
+def _alternative(rule: Rule, reading: str, period: Period | None, direction: Direction,
+                 anchor_rule: str | None, trigger: Moment, trigger_label: str,
+                 due_by_rule: Mapping[str, Due], fulfilled: Mapping[str, Moment],
+                 settings: Settings, warnings: list[str], anchor: Moment, anchor_text: str
+                 ) -> Alternative:
+    if anchor_rule is not None and anchor_rule != rule.anchor_rule:
+        anchor, anchor_text = _chain_anchor(anchor_rule, due_by_rule, fulfilled, settings.zone)
+    if period is None:
+        return Alternative(reading, None, ("No number of days or hours under this reading.",))
+    due, steps = count(anchor, period, direction, settings, rule.schedule, warnings,
+                       what=f"rule {rule.id}")
+    return Alternative(reading, due,
+                       (_headline(period, direction, anchor_text, rule.kind), *steps))
+
+
+def _recurring(rule: Rule, event: str, start: Moment, settings: Settings,
+               until: date | None, warnings: list[str]) -> list[Deadline]:
+    """Occurrences of a recurring rule from the contract start up to `until`."""
+    assert rule.period is not None
+    last = until or add_months(start.day, DEFAULT_HORIZON_MONTHS)[0]
+    out: list[Deadline] = []
+    if rule.align == "calendar":
+        block = _calendar_block_months(rule.period)
+        # the block containing the start, then each following block, until one ends past `last`
+        index = (start.day.year * 12 + start.day.month - 1) // block * block
+        number = 1
+        while True:
+            year, month0 = divmod(index, 12)
+            block_start = date(year, month0 + 1, 1)
+            end_year, end_month0 = divmod(index + block, 12)
+            block_end = date(end_year, end_month0 + 1, 1) - timedelta(days=1)
+            if block_start > last:
+                break
+            name = f"{block_start:%B %Y}" if block == 1 else \
+                f"{fmt_day(block_start)} to {fmt_day(block_end)}"
+            steps = [
+                f"Recurring every calendar {'month' if block == 1 else f'{block}-month block'} "
+                f"from the contract start ({fmt_day(start.day)}).",
+                f"Occurrence {number}: {name}; it closes at the end of {fmt_day(block_end)}.",
+            ]
+            if block_start < start.day:
+                steps.append(f"The contract starts on {fmt_day(start.day)}, part-way through "
+                             "this period; only the days from the start count.")
+            out.append(Deadline(rule, event, start, start, "from the contract start",
+                                block_end, steps, occurrence=number))
+            index += block
+            number += 1
+        return out
+    number = 1
+    while True:
+        multiple = Period(rule.period.amount * number, rule.period.unit)
+        due, steps = count(start, multiple, Direction.AFTER, settings, rule.schedule, warnings,
+                           what=f"rule {rule.id}")
+        due_day = due.date() if isinstance(due, datetime) else due
+        if due_day > last:
+            break
+        head = (f"Recurring every {rule.period} from the contract start; occurrence {number} "
+                f"is {multiple} after {fmt_day(start.day)}, counted from the start (not from "
+                "the previous occurrence).")
+        out.append(Deadline(rule, event, start, start, "from the contract start", due,
+                            [head, *steps], occurrence=number))
+        number += 1
+        if number > 10_000:
+            break
+    return out
+
+
+def _calendar_block_months(period: Period) -> int:
+    months = {Unit.MONTHS: period.amount, Unit.YEARS: period.amount * 12}.get(period.unit)
+    if months is None or months <= 0 or 12 % months:
+        raise DeadlinesError(
+            f"a calendar-aligned recurring rule needs 1, 2, 3, 4, 6 or 12 months, not {period}"
+        )
+    return months

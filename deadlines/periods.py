@@ -1,0 +1,297 @@
+"""Period arithmetic: pure functions from an anchor and a period to a due date, with a trace.
+
+The conventions (see DESIGN.md, "How time is counted"):
+- days, weeks, months, years: the anchor day is not counted; the period ends with the whole of
+  its last day in the contract's zone. Months and years go to the same day number, computed from
+  the anchor (never chained month by month) and clamped to the end of a shorter month.
+- minutes and hours: exact elapsed time, added in UTC and shown in the contract's zone.
+- business days: counted on a business calendar; business hours: inside a support schedule.
+- "before" counts backward from a target the same way.
+
+Every function returns the due value and the plain-words steps that produced it.
+"""
+
+from __future__ import annotations
+
+import calendar as _calendar
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import Enum
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from .errors import DeadlinesError
+
+if TYPE_CHECKING:
+    from .calendars import BusinessCalendar, SupportSchedule
+
+MAX_BUSINESS_DAYS = 10_000
+
+
+class Unit(Enum):
+    MINUTES = "minutes"
+    HOURS = "hours"
+    BUSINESS_HOURS = "business hours"
+    DAYS = "days"
+    BUSINESS_DAYS = "business days"
+    WEEKS = "weeks"
+    MONTHS = "months"
+    YEARS = "years"
+
+    @property
+    def is_exact(self) -> bool:
+        """Counted as elapsed time from an instant, not in whole days."""
+        return self in (Unit.MINUTES, Unit.HOURS, Unit.BUSINESS_HOURS)
+
+
+class Direction(Enum):
+    AFTER = "after"
+    BEFORE = "before"
+    RECURRING = "recurring"
+
+
+_UNIT_WORDS = {
+    "minute": Unit.MINUTES,
+    "minutes": Unit.MINUTES,
+    "hour": Unit.HOURS,
+    "hours": Unit.HOURS,
+    "business hour": Unit.BUSINESS_HOURS,
+    "business hours": Unit.BUSINESS_HOURS,
+    "day": Unit.DAYS,
+    "days": Unit.DAYS,
+    "calendar day": Unit.DAYS,
+    "calendar days": Unit.DAYS,
+    "business day": Unit.BUSINESS_DAYS,
+    "business days": Unit.BUSINESS_DAYS,
+    "week": Unit.WEEKS,
+    "weeks": Unit.WEEKS,
+    "month": Unit.MONTHS,
+    "months": Unit.MONTHS,
+    "year": Unit.YEARS,
+    "years": Unit.YEARS,
+}
+_PERIOD_RE = re.compile(r"^\s*(\d{1,6})\s+([a-z _]+?)\s*$")
+
+
+@dataclass(frozen=True)
+class Period:
+    amount: int
+    unit: Unit
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        """Parse "30 days", "24 hours", "6 business hours", "1 month"."""
+        match = _PERIOD_RE.match(str(text).lower().replace("_", " "))
+        unit = _UNIT_WORDS.get(" ".join(match.group(2).split())) if match else None
+        if match is None or unit is None:
+            raise DeadlinesError(
+                f"{text!r} is not a period; expected '<number> <unit>' with unit one of "
+                "minutes, hours, business hours, days, business days, weeks, months, years"
+            )
+        return cls(int(match.group(1)), unit)
+
+    def __str__(self) -> str:
+        word = self.unit.value
+        if self.amount == 1:
+            word = word[:-1]
+        return f"{self.amount} {word}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatting helpers shared by every trace.
+
+
+def fmt_day(d: date) -> str:
+    """'Wednesday 1 April 2026'."""
+    return f"{d:%A} {d.day} {d:%B %Y}"
+
+
+def fmt_short(d: date) -> str:
+    """'1 April'."""
+    return f"{d.day} {d:%B}"
+
+
+def fmt_instant(t: datetime, zone: ZoneInfo) -> str:
+    """'Sunday 5 April 2026 09:00 AEST (UTC+10:00)'."""
+    local = t.astimezone(zone)
+    offset = local.strftime("%z")
+    offset = f"{offset[:3]}:{offset[3:]}"
+    return f"{fmt_day(local.date())} {local:%H:%M} {local.tzname()} (UTC{offset})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Calendar arithmetic on dates.
+
+
+def add_months(anchor: date, months: int) -> tuple[date, bool]:
+    """Same day number `months` later (or earlier), clamped; returns (date, was_clamped)."""
+    index = anchor.year * 12 + (anchor.month - 1) + months
+    year, month0 = divmod(index, 12)
+    if not 1 <= year <= 9999:
+        raise DeadlinesError(f"{anchor.isoformat()} {months:+d} months is outside years 1-9999")
+    last = _calendar.monthrange(year, month0 + 1)[1]
+    return date(year, month0 + 1, min(anchor.day, last)), anchor.day > last
+
+
+def _shift_days(anchor: date, days: int) -> date:
+    try:
+        return anchor + timedelta(days=days)
+    except OverflowError:
+        raise DeadlinesError(
+            f"{anchor.isoformat()} {days:+d} days is outside years 1-9999"
+        ) from None
+
+
+def count_calendar(anchor: date, period: Period, backward: bool) -> tuple[date, list[str]]:
+    """days / weeks / months / years from a date, the anchor day not counted."""
+    sign = -1 if backward else 1
+    steps: list[str] = []
+    if period.unit in (Unit.DAYS, Unit.WEEKS):
+        days = period.amount * (7 if period.unit is Unit.WEEKS else 1)
+        due = _shift_days(anchor, sign * days)
+        if period.unit is Unit.WEEKS:
+            steps.append(f"{period} = {days} days.")
+        first = _shift_days(anchor, sign)
+        if backward:
+            steps.append(
+                f"Counting back from {fmt_short(anchor)}, which is not counted; "
+                f"day 1 is {fmt_short(first)}; day {days} is {fmt_day(due)}."
+            )
+        elif days == 0:
+            steps.append(f"0 days: the same day, {fmt_day(due)}.")
+        else:
+            middle = " ... " if days > 2 else " "
+            steps.append(
+                f"{fmt_short(anchor)} not counted; day 1 is {fmt_short(first)};{middle}"
+                f"day {days} is {fmt_day(due)}."
+            )
+        return due, steps
+    months = period.amount * (12 if period.unit is Unit.YEARS else 1)
+    due, clamped = add_months(anchor, sign * months)
+    word = "before" if backward else "after"
+    if period.unit is Unit.YEARS:
+        steps.append(f"{period} = {months} months.")
+    steps.append(
+        f"{period} {word} {fmt_day(anchor)}: the same day number, {months} months "
+        f"{'earlier' if backward else 'later'}, counted from the anchor."
+    )
+    if clamped:
+        steps.append(
+            f"{due:%B %Y} has no day {anchor.day}, so the period ends on the last day of the "
+            f"month, {fmt_day(due)}."
+        )
+    else:
+        steps.append(f"That is {fmt_day(due)}.")
+    return due, steps
+
+
+def count_business_days(
+    anchor: date, amount: int, cal: BusinessCalendar, backward: bool
+) -> tuple[date, list[str]]:
+    """Business days on `cal`, the anchor day not counted."""
+    if amount > MAX_BUSINESS_DAYS:
+        raise DeadlinesError(f"{amount} business days is more than {MAX_BUSINESS_DAYS}")
+    step = timedelta(days=-1 if backward else 1)
+    current = anchor
+    counted = 0
+    skipped: list[str] = []
+    first: date | None = None
+    while counted < amount:
+        current = current + step
+        reason = cal.closed_reason(current)
+        if reason is None:
+            counted += 1
+            if first is None:
+                first = current
+        else:
+            skipped.append(f"{fmt_short(current)} ({reason})")
+    lead = "Counting back from" if backward else "Counting from"
+    steps = [f"{lead} {fmt_short(anchor)}, which is not counted, on the {cal.label} calendar."]
+    if amount == 0:
+        steps.append(f"0 business days: the same day, {fmt_day(anchor)}.")
+        return anchor, steps
+    assert first is not None
+    if skipped:
+        shown = ", ".join(skipped[:12]) + (f" and {len(skipped) - 12} more" if len(skipped) > 12
+                                           else "")
+        steps.append(f"Not business days, skipped: {shown}.")
+    steps.append(
+        f"Business day 1 is {fmt_day(first)}; business day {amount} is {fmt_day(current)}."
+    )
+    return current, steps
+
+
+# ---------------------------------------------------------------------------------------------
+# Exact time.
+
+
+def add_exact(start: datetime, period: Period, zone: ZoneInfo, backward: bool
+              ) -> tuple[datetime, list[str]]:
+    """minutes / hours as elapsed time: the arithmetic is done in UTC."""
+    minutes = period.amount * (60 if period.unit is Unit.HOURS else 1)
+    start_utc = start.astimezone(UTC)
+    delta = timedelta(minutes=minutes)
+    try:
+        due_utc = start_utc - delta if backward else start_utc + delta
+    except OverflowError:
+        raise DeadlinesError("the due time is outside years 1-9999") from None
+    steps = [
+        f"Start: {fmt_instant(start, zone)} = {start_utc:%Y-%m-%d %H:%M} UTC.",
+        f"{'-' if backward else '+'} {period} of elapsed time = {due_utc:%Y-%m-%d %H:%M} UTC "
+        f"= {fmt_instant(due_utc, zone)}.",
+    ]
+    wall = (due_utc.astimezone(zone).replace(tzinfo=None)
+            - start_utc.astimezone(zone).replace(tzinfo=None))
+    if wall != (-delta if backward else delta):
+        steps.append(
+            "A daylight-saving change falls in between: the local clock moves by "
+            f"{_fmt_delta(abs(wall))}, but {period} of real time pass."
+        )
+    return due_utc.astimezone(zone), steps
+
+
+def _fmt_delta(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest:02d} min" if rest else f"{hours} h"
+
+
+def add_business_time(
+    start: datetime, period: Period, schedule: SupportSchedule, zone: ZoneInfo
+) -> tuple[datetime, list[str]]:
+    """Business hours (or minutes) counted only inside the schedule's open windows."""
+    remaining = timedelta(minutes=period.amount * 60)
+    steps = [f"Counted only inside {schedule.describe()}.",
+             f"Start: {fmt_instant(start, schedule.zone)}."]
+    used: list[str] = []
+    for window_start, window_end in schedule.windows_from(start):
+        begin = max(window_start, start)
+        available = window_end - begin
+        if available <= timedelta(0):
+            continue
+        local_begin = begin.astimezone(schedule.zone)
+        if remaining <= available:
+            due = begin + remaining
+            used.append(f"{fmt_day(local_begin.date())} from {local_begin:%H:%M}: "
+                        f"{_fmt_delta(remaining)}")
+            if len(used) > 8:
+                used = [*used[:3], f"... {len(used) - 6} more windows ...", *used[-3:]]
+            steps.append("Open time used: " + "; ".join(used) + ".")
+            steps.append(f"The {period} run out at {fmt_instant(due, schedule.zone)}"
+                         + ("" if schedule.zone == zone else f" = {fmt_instant(due, zone)}")
+                         + ".")
+            return due.astimezone(zone), steps
+        remaining -= available
+        used.append(f"{fmt_day(local_begin.date())} from {local_begin:%H:%M}: "
+                    f"{_fmt_delta(available)}")
+    raise DeadlinesError(f"the support schedule has no open time to count {period}")
+
+
+def end_of_day(d: date, zone: ZoneInfo) -> datetime:
+    """The first instant after day `d` in `zone` (a day-based deadline ends just before it)."""
+    return start_of_day(d + timedelta(days=1), zone)
+
+
+def start_of_day(d: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(d, time(0, 0)).replace(tzinfo=zone).astimezone(UTC)

@@ -1,0 +1,128 @@
+"""Load YAML with the line of every value, so that errors can say file:line:field.
+
+Anchors and aliases are refused: neither rulebooks nor event logs need them, and refusing them
+closes the "billion laughs" expansion attack on anything that walks the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import DeadlinesError
+
+try:  # libyaml is much faster when the wheel ships it
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+MAX_BYTES = 5_000_000
+MAX_DEPTH = 20
+
+FieldPath = tuple[str | int, ...]
+
+
+@dataclass
+class Located:
+    """Parsed YAML data plus the 1-based line of every mapping value and list item."""
+
+    data: Any
+    file: str
+    lines: dict[FieldPath, int] = field(default_factory=dict)
+
+    def line(self, path: FieldPath) -> int | None:
+        """The line of `path`, or of its nearest parent that has one."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get((), None)
+
+    def error(self, path: FieldPath, message: str) -> DeadlinesError:
+        return DeadlinesError(
+            message, file=self.file, line=self.line(path), field=dotted(path) or None
+        )
+
+
+def dotted(path: FieldPath) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_text(text: str, file: str) -> Located:
+    try:
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return Located(None, file, {})
+            lines: dict[FieldPath, int] = {(): node.start_mark.line + 1}
+            _index(node, (), lines, file, 0, set())
+            data = loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise DeadlinesError(f"not valid YAML: {problem}", file=file, line=line) from None
+    except yaml.YAMLError as exc:
+        raise DeadlinesError(f"not valid YAML: {exc}", file=file) from None
+    return Located(data, file, lines)
+
+
+def load_path(path: Path | str) -> Located:
+    p = Path(path)
+    name = str(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise DeadlinesError("no such file", file=name) from None
+    except IsADirectoryError:
+        raise DeadlinesError("is a directory, expected a YAML file", file=name) from None
+    except OSError as exc:
+        raise DeadlinesError(f"cannot read: {exc.strerror}", file=name) from None
+    if len(raw) > MAX_BYTES:
+        raise DeadlinesError(f"file is larger than {MAX_BYTES} bytes", file=name)
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DeadlinesError("not UTF-8 text", file=name, line=line) from None
+    return load_text(text, name)
+
+
+def _index(node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int], file: str,
+           depth: int, seen_nodes: set[int]) -> None:
+    # An alias is the same node object reached twice.
+    if isinstance(node, yaml.CollectionNode | yaml.ScalarNode) and id(node) in seen_nodes:
+        raise DeadlinesError("YAML anchors and aliases are not allowed", file=file,
+                             line=node.start_mark.line + 1)
+    seen_nodes.add(id(node))
+    if depth > MAX_DEPTH:
+        raise DeadlinesError(f"nested deeper than {MAX_DEPTH} levels", file=file,
+                             line=node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+            if key == "<<":
+                raise DeadlinesError("YAML merge keys (<<) are not allowed", file=file,
+                                     line=key_node.start_mark.line + 1)
+            if key in seen:
+                raise DeadlinesError(f"duplicate key {key!r}", file=file,
+                                     line=key_node.start_mark.line + 1)
+            seen.add(key)
+            lines[(*path, key)] = value_node.start_mark.line + 1
+            _index(value_node, (*path, key), lines, file, depth + 1, seen_nodes)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines[(*path, i)] = item.start_mark.line + 1
+            _index(item, (*path, i), lines, file, depth + 1, seen_nodes)

@@ -1,0 +1,130 @@
+"""Every shipped rulebook against the seed: quotes at their lines, ids, safest reading first."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+
+from deadlines import api, rulebook
+from deadlines.engine import Settings, applicable_rules, compute
+from deadlines.moments import parse_when
+
+SEED_NAME = "000_f3a55a2fbf7a4c9c.txt"
+SEED = Path(__file__).parent / "data" / SEED_NAME
+SHARED_SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / SEED_NAME
+SEED_LINES = SEED.read_text(encoding="utf-8").splitlines()
+BOOKS = rulebook.available()
+
+REQUIRED_EVERYWHERE = {"cure", "incident-notice", "incident-report", "deletion",
+                       "deletion-certificate", "eol-notice", "eol-earliest"}
+ISSUE_EVENTS = {"breach_notice", "incident_identified", "deletion_request", "services_ended",
+                "eol_notice", "eol_planned", "maintenance_planned", "support_request"}
+
+
+def normalise(text: str) -> str:
+    """Apostrophe variants and no-break spaces are the only differences forgiven."""
+    text = unicodedata.normalize("NFC", text)
+    text = re.sub("[\u2019\u2018\u02bc]", "'", text)
+    text = re.sub("[\u00a0\u202f\u2007]", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def test_the_copy_of_the_seed_is_the_shared_seed() -> None:
+    if not SHARED_SEED.exists():
+        pytest.skip("../shared/seed is not beside this checkout")
+    assert SEED.read_bytes() == SHARED_SEED.read_bytes()
+
+
+def test_all_six_agreements_are_shipped() -> None:
+    assert set(BOOKS) >= {"freshhawk-standard", "freshhawk-enterprise", "openmethods", "bcr",
+                          "aircall", "zuper"}
+
+
+def _quotes(book: rulebook.Rulebook) -> list[tuple[str, tuple[int, ...], str]]:
+    out = [(f"{r.key}", r.source.lines, r.source.quote) for r in book.rules]
+    law = book.governing_law.source
+    if law is not None:
+        out.append(("governing_law", law.lines, law.quote))
+    return out
+
+
+@pytest.mark.parametrize("name", BOOKS)
+def test_every_quote_occurs_in_the_seed_at_its_line(name: str) -> None:
+    book = rulebook.load(name)
+    missing = []
+    for key, lines, quote in _quotes(book):
+        text = " ".join(SEED_LINES[n - 1] for n in lines if 0 < n <= len(SEED_LINES))
+        if not quote or normalise(quote) not in normalise(text):
+            missing.append(f"{key} (lines {lines}): {quote[:60]!r}")
+    assert not missing, "quotes not found at their lines:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("name", BOOKS)
+def test_cited_lines_lie_inside_the_agreement(name: str) -> None:
+    book = rulebook.load(name)
+    if book.source_lines is None:
+        pytest.skip("no source range")
+    first, last = book.source_lines
+    outside = [r.key for r in book.rules if not all(first <= n <= last for n in r.source.lines)]
+    assert not outside
+
+
+@pytest.mark.parametrize("name", BOOKS)
+def test_required_rule_ids(name: str) -> None:
+    ids = {r.id for r in rulebook.load(name).rules}
+    assert ids >= REQUIRED_EVERYWHERE, REQUIRED_EVERYWHERE - ids
+
+
+@pytest.mark.parametrize("name", BOOKS)
+def test_issue_event_names_are_used(name: str) -> None:
+    book = rulebook.load(name)
+    used = {e for r in book.rules for e in r.events}
+    assert {"breach_notice", "incident_identified", "deletion_request", "eol_planned",
+            "eol_notice"} <= used
+
+
+def _as_instant(value: object, settings: Settings) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    assert isinstance(value, date)
+    # a whole day ends at its midnight
+    return datetime.combine(value + timedelta(days=1), time()).replace(tzinfo=settings.zone)
+
+
+TRIGGERS = ["2026-01-31T10:00", "2026-03-02T23:30", "2026-06-30T08:00", "2026-12-24T17:00"]
+
+
+@pytest.mark.parametrize("name", BOOKS)
+@pytest.mark.parametrize("when", TRIGGERS)
+def test_primary_reading_is_the_earliest(name: str, when: str) -> None:
+    """DESIGN: the primary reading is the one safest for the party who must act."""
+    book = rulebook.load(name)
+    settings = Settings.resolve(book)
+    trigger = parse_when(when, settings.zone)
+    problems = []
+    for event in sorted({e for r in book.rules for e in r.events}):
+        severities = sorted({r.severity for r in book.rules_for(event) if r.severity}) or [None]
+        for severity in severities:
+            if applicable_rules(book, event, severity) == []:
+                continue
+            result = compute(book, event, trigger, settings, severity=severity)
+            for d in result.deadlines:
+                if d.due is None or d.rule.kind == "right":
+                    continue
+                for alt in d.alternatives:
+                    if alt.due is not None and \
+                            _as_instant(alt.due, settings) < _as_instant(d.due, settings):
+                        problems.append(f"{d.rule.key} {event}: primary {d.due}, "
+                                        f"'{alt.reading}' {alt.due}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", BOOKS)
+def test_catalog_lists_every_rule(name: str) -> None:
+    rows = api.catalog(name)
+    assert len(rows) == len(rulebook.load(name).rules)
+    assert all(row["source"]["quote"] for row in rows)
