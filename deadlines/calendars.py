@@ -6,11 +6,16 @@ command that never needs one does not pay for it.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cached_property
+from functools import cache, cached_property
+from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -98,9 +103,36 @@ class CalendarSpec:
         return f"{self.country}-{self.subdiv}" if self.subdiv else self.country
 
 
+@cache
+def holidays_version() -> str:
+    """The installed `holidays` version, read without importing the package (about 100 ms)."""
+    spec = find_spec("holidays")
+    if spec is None or spec.origin is None:  # pragma: no cover - it is a dependency
+        return "missing"
+    site = Path(spec.origin).parent.parent
+    for info in site.glob("holidays-*.dist-info"):
+        return info.name.removeprefix("holidays-").removesuffix(".dist-info")
+    return "unknown"  # pragma: no cover - an unusual install; the cache still works per path
+
+
+def cache_dir() -> Path:
+    if os.environ.get("DEADLINES_CACHE_DIR"):
+        return Path(os.environ["DEADLINES_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "deadlines"
+
+
 @dataclass
 class BusinessCalendar:
+    """Business days of one calendar spec.
+
+    Holiday tables come from the `holidays` package. Each (calendar, year) table is also kept in
+    a small JSON cache keyed by the installed `holidays` version, so that a one-off command does
+    not pay for importing the package; the cache holds exactly what the package returned.
+    """
+
     spec: CalendarSpec
+    _years: dict[int, dict[date, str]] = field(default_factory=dict, repr=False)
 
     @property
     def label(self) -> str:
@@ -108,7 +140,7 @@ class BusinessCalendar:
 
     @cached_property
     def _holidays(self) -> Any:
-        import holidays  # deferred: about 40 ms, only needed once a day is checked
+        import holidays  # deferred: about 100 ms, only on a cache miss
 
         try:
             return holidays.country_holidays(
@@ -129,7 +161,35 @@ class BusinessCalendar:
 
     def validate(self) -> None:
         """Fail now, with a clear message, if the country or subdivision is unknown."""
-        _ = self._holidays
+        self._year(date.today().year)
+
+    def _cache_path(self, year: int) -> Path:
+        cats = "+".join(sorted(self.spec.categories))
+        name = f"{self.spec.label}_{cats}_{year}_holidays-{holidays_version()}.json"
+        return cache_dir() / "holidays" / name
+
+    def _year(self, year: int) -> dict[date, str]:
+        table = self._years.get(year)
+        if table is not None:
+            return table
+        path = self._cache_path(year)
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            table = {date.fromisoformat(k): str(v) for k, v in raw.items()}
+        except (OSError, ValueError, AttributeError):
+            table = self._from_package(year)
+            _write_quietly(path, json.dumps({d.isoformat(): n for d, n in sorted(table.items())},
+                                            ensure_ascii=False))
+        self._years[year] = table
+        return table
+
+    def _from_package(self, year: int) -> dict[date, str]:
+        hol = self._holidays
+        # Observed days can be filed under a neighbouring year (a New Year's Day observed on
+        # 31 December belongs to the next year's set), so populate the years around it.
+        for y in (year - 1, year, year + 1):
+            _ = date(y, 6, 1) in hol  # expands the object to that year
+        return {d: str(n) for d, n in hol.items() if d.year == year}
 
     def holiday_name(self, day: date) -> str | None:
         """The holiday on `day` (or the office closure), ignoring weekends."""
@@ -137,8 +197,7 @@ class BusinessCalendar:
             return None
         if day in self.spec.extra:
             return "office closed"
-        name = self._holidays.get(day)
-        return str(name) if name else None
+        return self._year(day.year).get(day)
 
     def closed_reason(self, day: date) -> str | None:
         """Why `day` is not a business day, or None when it is one."""
@@ -252,3 +311,15 @@ class SupportSchedule:
             day, minute = day + timedelta(days=1), minute - 1440
         local = datetime.combine(day, time(minute // 60, minute % 60)).replace(tzinfo=self.zone)
         return local.astimezone(UTC)
+
+
+def _write_quietly(path: Path, text: str) -> None:
+    """Write a cache file atomically; a read-only or missing home only costs speed."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        pass
