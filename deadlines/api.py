@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
 
 from . import rulebook as rulebooks
 from .calendars import BusinessCalendar, CalendarSpec, load_zone
@@ -13,6 +14,16 @@ from .errors import DeadlinesError
 from .moments import Moment, parse_when
 from .periods import Direction, Period, count_calendar
 from .rulebook import Rule, Rulebook
+
+if TYPE_CHECKING:
+    from .build import BuildReport
+    from .eventlog import ContractLog, LoggedEvent
+    from .tracking import Tracked
+
+if TYPE_CHECKING:
+    from .build import BuildReport
+    from .eventlog import ContractLog, LoggedEvent
+    from .tracking import Tracked
 
 
 def compute(agreement: str, event: str, when: object, *, severity: str | None = None,
@@ -154,3 +165,119 @@ def add(when: object, period: str, *, calendar: str | None = None, roll: str = "
     due, steps = count(anchor, parsed, direction, settings, None, warnings, what=period)
     return due, steps, warnings
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Event logs, tracking and feeds.
+
+
+def parse_as_of(text: str | None) -> datetime:
+    """--as-of: now when absent; a date alone means 12:00 UTC that day, which is that same date
+    in every zone from UTC-11 to UTC+11; a date-time without an offset is UTC."""
+    from .eventlog import now_utc
+
+    if text is None:
+        return now_utc()
+    moment = parse_when(text, load_zone("UTC"), what="--as-of")
+    if moment.instant is not None:
+        return moment.instant
+    return datetime.combine(moment.day, time(12, 0), tzinfo=UTC)
+
+
+def parse_span(text: str) -> timedelta:
+    """'14d', '2w', '48h' -> a timedelta (for --within)."""
+    from .eventlog import reminder_period
+
+    period = reminder_period(text)
+    hours = {"hours": 1, "days": 24, "weeks": 168}[period.unit.value]
+    return timedelta(hours=period.amount * hours)
+
+
+def build(events_dir: str, out: str, *, as_of: datetime, lang: str = "en",
+          past_days: int = 60, horizon_months: int = 12, grace_days: int = 14,
+          progress: Callable[[int], None] | None = None) -> BuildReport:
+    from .build import build as _build
+    from .feeds import FeedOptions
+
+    if lang not in ("en", "fr"):
+        raise DeadlinesError(f"unknown language {lang!r}; expected en or fr")
+    options = FeedOptions(past_days=past_days, horizon_months=horizon_months,
+                          grace_days=grace_days, lang=lang)
+    return _build(events_dir, out, as_of, options, progress=progress)
+
+
+ALERT_STATES = ("missed", "late", "due-within")
+
+
+def status(events_dir: str, *, as_of: datetime, within: timedelta) -> list[dict[str, Any]]:
+    """What is missed, late and due within the window, per contract, soonest first."""
+    from .eventlog import load_dir
+    from .tracking import track
+
+    rows: list[dict[str, Any]] = []
+    for log in load_dir(events_dir):
+        for t in track(log, as_of):
+            end = t.due_end
+            if end is None or t.deadline.rule.kind == "limit":
+                continue  # a limit's period ending asks nothing of anyone
+            if t.status in ("missed", "late"):
+                state = t.status
+            elif t.status in ("pending", "open") and as_of <= end <= as_of + within:
+                state = "due-within"
+            else:
+                continue
+            rows.append({
+                "contract": log.contract.id,
+                "name": log.contract.name,
+                "agreement": log.contract.agreement,
+                "rule": t.deadline.rule.id,
+                "severity": t.deadline.rule.severity,
+                "title": t.deadline.rule.title,
+                "due": due_iso(t.deadline.due, log.settings),
+                "status": t.status,
+                "alert": state,
+                "actor": t.deadline.rule.actor,
+                "side": "ours" if t.ours else "theirs",
+                "trigger": t.trigger.id if t.trigger else None,
+                "clause": t.deadline.rule.source.clause,
+                "uid": t.uid,
+                "_sort": end,
+            })
+    rows.sort(key=lambda r: (r["contract"], r["_sort"], r["rule"]))
+    for row in rows:
+        del row["_sort"]
+    return rows
+
+
+def record(path: str, kind: str, at: str | None, *, ref: str | None = None,
+           note: str | None = None, severity: str | None = None, event_id: str | None = None,
+           rule: str | None = None) -> tuple[ContractLog, LoggedEvent, list[Tracked]]:
+    """Append an event to a log and return the deadlines it sets off (or closes)."""
+    from .eventlog import load, now_utc
+    from .recording import record as _record
+    from .tracking import track
+
+    if at is None:
+        log = load(path)
+        at = now_utc().astimezone(log.settings.zone).replace(microsecond=0).isoformat()
+    new_log, event = _record(path, kind, at, ref=ref, note=note, severity=severity,
+                             event_id=event_id, rule=rule)
+    tracked = track(new_log, event.instant(new_log.settings))
+    concerned = [t for t in tracked if (t.trigger is not None and t.trigger.id == event.id)
+                 or (t.done is not None and t.done.id == event.id)
+                 or (event.type == "withdrawn" and t.trigger is not None
+                     and t.trigger.id == event.ref)]
+    return new_log, event, concerned
+
+
+def compute_ics(result: Computation, lang: str = "en") -> bytes:
+    """A one-off calendar of one computation, for import."""
+    from .feeds import FeedOptions, entry_for, render
+    from .state import FeedState
+    from .tracking import as_one_off
+
+    items = [entry_for(t, lang) for t in as_one_off(result)]
+    items.sort(key=lambda e: e.sort)
+    name = f"{result.rulebook.name}: {result.event} {result.trigger.iso(result.settings.zone)}"
+    return render(name, f"one-off-{result.rulebook.id}", items, FeedState(),
+                  FeedOptions(lang=lang))

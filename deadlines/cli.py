@@ -45,8 +45,8 @@ def cli() -> None:
     """Contract deadlines: compute them, explain them, publish them as calendars."""
 
 
-def _agreement_options(f: Any) -> Any:
-    f = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+def _agreement_options(f: Any, formats: tuple[str, ...] = ("text", "json")) -> Any:
+    f = click.option("--format", "fmt", type=click.Choice(list(formats)), default="text",
                      show_default=True)(f)
     f = click.option("--roll", type=click.Choice(["none", "following", "preceding"]),
                      default=None, help="Move a deadline off a non-business day (default: "
@@ -59,6 +59,10 @@ def _agreement_options(f: Any) -> Any:
     return f
 
 
+def _compute_options(f: Any) -> Any:
+    return _agreement_options(f, ("text", "json", "ics"))
+
+
 def _warn(warnings: list[str]) -> None:
     for message in warnings:
         click.echo(f"deadlines: warning: {message}", err=True)
@@ -68,7 +72,7 @@ def _warn(warnings: list[str]) -> None:
 @click.argument("agreement")
 @click.argument("event")
 @click.argument("when")
-@_agreement_options
+@_compute_options
 def compute(agreement: str, event: str, when: str, tz: str | None, severity: str | None,
             region: str | None, calendar: str | None, roll: str | None, fmt: str) -> None:
     """Every deadline EVENT at WHEN sets off under AGREEMENT.
@@ -81,6 +85,9 @@ def compute(agreement: str, event: str, when: str, tz: str | None, severity: str
     _warn(result.warnings)
     if fmt == "json":
         click.echo(json.dumps(api.computation_json(result), ensure_ascii=False, indent=2))
+        return
+    if fmt == "ics":
+        click.echo(api.compute_ics(result), nl=False)
         return
     click.echo(_header(result))
     for line in _table(result):
@@ -204,6 +211,110 @@ def add(when: str, period: str, calendar: str | None, roll: str, tz: str, before
     click.echo(due_text)
     for step in steps:
         click.echo(f"  {step}")
+
+
+@cli.command()
+@click.argument("events_dir", default="events", type=click.Path())
+@click.option("--out", default="feeds", show_default=True, type=click.Path(),
+              help="Where the .ics files go.")
+@click.option("--as-of", default=None, help="Status as of this date or date-time (default: "
+              "now; a date alone is 12:00 UTC).")
+@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
+              help="Language of summaries and descriptions (quotes stay in French).")
+@click.option("--past-days", default=60, show_default=True, help="Window: days back.")
+@click.option("--horizon", default=12, show_default=True, help="Window: months ahead.")
+@click.option("--grace-days", default=14, show_default=True,
+              help="Days a fulfilled or withdrawn deadline stays as CANCELLED.")
+@click.option("-v", "--verbose", is_flag=True, help="List what changed.")
+def build(events_dir: str, out: str, as_of: str | None, lang: str, past_days: int,
+          horizon: int, grace_days: int, verbose: bool) -> None:
+    """Regenerate the feed files from the event logs (quiet on success, for cron)."""
+    moment = api.parse_as_of(as_of)
+    bar: Any = None
+    progress = None
+    if sys.stderr.isatty():
+        from pathlib import Path
+
+        count = sum(1 for p in Path(events_dir).glob("*.y*ml")) if Path(events_dir).is_dir() else 0
+        if count >= 200:
+            bar = click.progressbar(length=count, label="contracts", file=sys.stderr)
+            bar.__enter__()
+            progress = bar.update
+    try:
+        report = api.build(events_dir, out, as_of=moment, lang=lang, past_days=past_days,
+                           horizon_months=horizon, grace_days=grace_days, progress=progress)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    _warn(report.warnings)
+    if verbose:
+        click.echo(f"{report.contracts} contracts, {report.deadlines} deadlines, "
+                   f"{len(report.written)} feed(s) written, {len(report.unchanged)} unchanged")
+        for path in report.written:
+            click.echo(f"  wrote {path}")
+        for uid in report.added_uids:
+            click.echo(f"  new deadline {uid}")
+        for uid in report.changed_uids:
+            click.echo(f"  changed deadline {uid}")
+
+
+@cli.command()
+@click.argument("events_dir", default="events", type=click.Path())
+@click.option("--as-of", default=None, help="Date or date-time (default: now).")
+@click.option("--within", default="14d", show_default=True, help="Window ahead: 14d, 2w, 48h.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.option("--fail-on", default="", help="Exit 1 when any deadline is in one of these "
+              "states: missed, late, due-within (comma-separated).")
+def status(events_dir: str, as_of: str | None, within: str, fmt: str, fail_on: str) -> None:
+    """What is missed, late, and due within the window, per contract."""
+    wanted = {s.strip() for s in fail_on.split(",") if s.strip()}
+    unknown = wanted - set(api.ALERT_STATES)
+    if unknown:
+        raise DeadlinesError(f"--fail-on: unknown state(s) {', '.join(sorted(unknown))}; "
+                             f"expected {', '.join(api.ALERT_STATES)}")
+    moment = api.parse_as_of(as_of)
+    rows = api.status(events_dir, as_of=moment, within=api.parse_span(within))
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        if not rows:
+            click.echo(f"Nothing missed, late or due within {within} as of "
+                       f"{moment:%Y-%m-%d %H:%M} UTC.")
+        current = None
+        for row in rows:
+            if row["contract"] != current:
+                current = row["contract"]
+                click.echo(f"{row['name']} ({row['contract']}, {row['agreement']})")
+            level = f" ({row['severity']})" if row["severity"] else ""
+            click.echo(f"  {row['alert']:<10} {row['due']:<25} {row['rule'] + level:<32} "
+                       f"{row['side']:<6} {row['actor']:<8} clause {row['clause']}")
+    if wanted and any(row["alert"] in wanted for row in rows):
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("file", type=click.Path())
+@click.argument("type_")
+@click.option("--at", default=None, help="When it happened (default: now, in the contract's "
+              "zone).")
+@click.option("--ref", default=None, help="The event this one fulfils or withdraws.")
+@click.option("--note", default=None)
+@click.option("--severity", default=None)
+@click.option("--id", "event_id", default=None, help="A stable id for the new event.")
+@click.option("--rule", default=None, help="For `done`: the rule it fulfils.")
+def record(file: str, type_: str, at: str | None, ref: str | None, note: str | None,
+           severity: str | None, event_id: str | None, rule: str | None) -> None:
+    """Append an event to a contract's log and print what it sets off."""
+    log, event, concerned = api.record(file, type_, at, ref=ref, note=note, severity=severity,
+                                       event_id=event_id, rule=rule)
+    _warn(log.warnings)
+    click.echo(f"Recorded {event.type} {event.id} at {event.at_text} in {file}")
+    for t in concerned:
+        due = api.due_iso(t.deadline.due, log.settings) or "no date"
+        level = f" ({t.deadline.rule.severity})" if t.deadline.rule.severity else ""
+        click.echo(f"  {due:<25} {t.deadline.rule.id + level:<32} {t.status:<9} "
+                   f"{t.deadline.rule.actor:<8} {t.deadline.rule.action}")
 
 
 def main() -> None:

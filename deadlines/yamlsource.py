@@ -15,9 +15,23 @@ import yaml
 from .errors import DeadlinesError
 
 try:  # libyaml is much faster when the wheel ships it
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+    _Base: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]
+    """Safe loading with dates and times left as text.
+
+    PyYAML would turn `2026-02-30` into a ValueError with no line, and `2026-03-02 10:00` into a
+    naive datetime; the project's own parsers read them with the line and the contract's zone.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _Base.yaml_implicit_resolvers.items()
+}
 
 MAX_BYTES = 5_000_000
 MAX_DEPTH = 20
@@ -63,7 +77,10 @@ def load_text(text: str, file: str) -> Located:
                 return Located(None, file, {})
             lines: dict[FieldPath, int] = {(): node.start_mark.line + 1}
             _index(node, (), lines, file, 0, set())
-            data = loader.construct_document(node)
+            try:
+                data = loader.construct_document(node)
+            except (ValueError, TypeError, OverflowError) as exc:
+                raise DeadlinesError(f"a value cannot be read: {exc}", file=file) from None
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:

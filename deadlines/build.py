@@ -1,0 +1,119 @@
+"""`deadlines build`: event logs -> feed files, for cron.
+
+Every log is read and checked before anything is written, so bad input leaves every feed as
+it was. Files are replaced atomically and only when their bytes change; a lock beside the
+output makes two builds at once take turns.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from .eventlog import ContractLog, load_dir
+from .feeds import FEED_SIZE_WARNING, LABELS, Entry, FeedOptions, entries, path_for, render
+from .state import STATE_FILE, FeedState, atomic_write
+from .tracking import Tracked, track
+
+LOCK_FILE = ".deadlines.lock"
+
+
+@dataclass
+class Feed:
+    id: str
+    name: str
+    items: list[Entry]
+    data: bytes = b""
+
+
+@dataclass
+class BuildReport:
+    contracts: int = 0
+    deadlines: int = 0
+    events_written: int = 0
+    written: list[Path] = field(default_factory=list)
+    unchanged: list[Path] = field(default_factory=list)
+    changed_uids: list[str] = field(default_factory=list)
+    added_uids: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def locked(out: Path) -> Iterator[None]:
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / LOCK_FILE, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def plan_feeds(logs: list[ContractLog], tracked: dict[str, list[Tracked]], as_of: datetime,
+               options: FeedOptions) -> list[Feed]:
+    """Which feeds exist and what goes in each: one per contract, all, ours, theirs."""
+    labels = LABELS[options.lang]
+    feeds: list[Feed] = []
+    everything: list[Entry] = []
+    for log in logs:
+        items = entries(tracked[log.contract.id], as_of, options)
+        everything.extend(items)
+        feeds.append(Feed(log.contract.id, labels["contract.name"].format(name=log.contract.name),
+                          items))
+    everything.sort(key=lambda e: e.sort)
+    feeds.append(Feed("all", labels["all.name"], everything))
+    feeds.append(Feed("ours", labels["ours.name"], [e for e in everything if e.ours]))
+    feeds.append(Feed("theirs", labels["theirs.name"], [e for e in everything if not e.ours]))
+    return feeds
+
+
+def build(events_dir: str | Path, out_dir: str | Path, as_of: datetime,
+          options: FeedOptions | None = None,
+          progress: Callable[[int], None] | None = None) -> BuildReport:
+    options = options or FeedOptions()
+    out = Path(out_dir)
+    logs = load_dir(events_dir)  # raises DeadlinesError before anything is touched
+    report = BuildReport(contracts=len(logs))
+    tracked: dict[str, list[Tracked]] = {}
+    for log in logs:
+        tracked[log.contract.id] = track(log, as_of, options.horizon_months)
+        report.deadlines += len(tracked[log.contract.id])
+        report.warnings += [f"{log.path}: {w}" for w in log.warnings]
+        if progress is not None:
+            progress(1)
+    feeds = plan_feeds(logs, tracked, as_of, options)
+    with locked(out):
+        state = FeedState.load(out)
+        for feed in feeds:
+            feed.data = render(feed.name, feed.id, feed.items, state, options)
+            report.events_written += len(feed.items)
+        for feed in feeds:
+            path = path_for(out, feed.id)
+            if len(feed.data) > FEED_SIZE_WARNING:
+                report.warnings.append(
+                    f"{path}: {len(feed.data):,} bytes; Google Calendar stops reading "
+                    "subscribed feeds at about 1 MB (narrow the window with --past-days or "
+                    "--horizon)")
+            if _same_bytes(path, feed.data):
+                report.unchanged.append(path)
+                continue
+            atomic_write(path, feed.data)
+            report.written.append(path)
+        state_bytes = state.to_json().encode()
+        if not _same_bytes(out / STATE_FILE, state_bytes):
+            atomic_write(out / STATE_FILE, state_bytes)
+        keys = {e.uid: e.key for f in feeds for e in f.items}
+        report.changed_uids = sorted(keys.get(u, u) for u in state.changed)
+        report.added_uids = sorted(keys.get(u, u) for u in state.added)
+    return report
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        return path.read_bytes() == data
+    except OSError:
+        return False

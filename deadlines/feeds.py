@@ -1,0 +1,277 @@
+"""Feeds: tracked deadlines -> RFC 5545 calendars, written with icalendar's component model.
+
+What makes a subscribed feed work (research/anchors-ical.md, "Checklist"): stable UIDs from the
+deadline's identity; identical bytes when nothing changed (no clock anywhere: DTSTAMP and
+LAST-MODIFIED come from the state file, which moves them only when a deadline changes); all-day
+events for day-based deadlines and UTC times for hour-based ones; no METHOD; RFC 7986 refresh
+hints; alarms from a reminder policy; a withdrawn or fulfilled deadline kept as CANCELLED for a
+grace period, then dropped; a bounded window.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .eventlog import reminder_period
+from .periods import Unit, add_months
+from .state import FeedState
+from .tracking import Tracked, sort_key
+
+PRODID = "-//deadlines//deadlines contract deadline feeds//EN"
+UID_DOMAIN = "deadlines"
+FEED_SIZE_WARNING = 1_000_000
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "who": "Who must act", "ours": "our side", "theirs": "the counterparty",
+        "what": "What", "if_missed": "If missed", "status": "Status", "due": "Due",
+        "due_day": "by the end of {day} ({zone})", "trigger": "Set off by",
+        "source": "Source", "count": "How the date was computed", "readings": "Other readings",
+        "contract": "Contract", "done": "Fulfilled", "no_date": "no date",
+        "reminder": "Reminder: {title} is due {when}",
+        "prefix.missed": "[MISSED] ", "prefix.met": "[DONE] ", "prefix.late": "[DONE LATE] ",
+        "prefix.withdrawn": "[CANCELLED] ", "prefix.open": "[RIGHT OPEN] ",
+        "prefix.right": "[RIGHT] ", "prefix.closed": "[PERIOD ENDED] ",
+        "status.pending": "pending", "status.met": "met (fulfilled on time)",
+        "status.late": "late (fulfilled after the due date)",
+        "status.missed": "missed (due date passed, not fulfilled)",
+        "status.withdrawn": "withdrawn", "status.open": "open (the right may be exercised)",
+        "status.closed": "period ended", "status.undated": "no date",
+        "actor.provider": "the provider", "actor.customer": "the customer",
+        "actor.zendesk": "Zendesk", "actor.either": "either party",
+        "all.name": "Contract deadlines: all contracts",
+        "ours.name": "Contract deadlines: ours to meet",
+        "theirs.name": "Contract deadlines: the counterparties'",
+        "contract.name": "Deadlines: {name}",
+        "feed.description": "Deadlines computed by `deadlines` from the event logs; each event "
+                            "says how its date was reached.",
+    },
+    "fr": {
+        "who": "Qui doit agir", "ours": "notre partie", "theirs": "le cocontractant",
+        "what": "Quoi", "if_missed": "Si le délai est manqué", "status": "Statut",
+        "due": "Échéance", "due_day": "au plus tard à la fin du {day} ({zone})",
+        "trigger": "Déclenché par", "source": "Source", "count": "Calcul de la date",
+        "readings": "Autres lectures", "contract": "Contrat", "done": "Exécuté",
+        "no_date": "sans date", "reminder": "Rappel : {title}, échéance {when}",
+        "prefix.missed": "[MANQUÉ] ", "prefix.met": "[FAIT] ", "prefix.late": "[FAIT EN RETARD] ",
+        "prefix.withdrawn": "[ANNULÉ] ", "prefix.open": "[DROIT OUVERT] ",
+        "prefix.right": "[DROIT] ", "prefix.closed": "[PÉRIODE CLOSE] ",
+        "status.pending": "en cours", "status.met": "respecté",
+        "status.late": "exécuté en retard", "status.missed": "manqué (échéance dépassée)",
+        "status.withdrawn": "retiré", "status.open": "ouvert (le droit peut être exercé)",
+        "status.closed": "période close", "status.undated": "sans date",
+        "actor.provider": "le fournisseur", "actor.customer": "le client",
+        "actor.zendesk": "Zendesk", "actor.either": "l'une ou l'autre partie",
+        "all.name": "Échéances contractuelles : tous les contrats",
+        "ours.name": "Échéances contractuelles : les nôtres",
+        "theirs.name": "Échéances contractuelles : celles des cocontractants",
+        "contract.name": "Échéances : {name}",
+        "feed.description": "Échéances calculées par `deadlines` à partir des journaux "
+                            "d'événements ; chaque événement explique le calcul de sa date.",
+    },
+}
+
+CANCELLED_STATUSES = ("met", "late", "withdrawn")
+
+
+@dataclass(frozen=True)
+class FeedOptions:
+    """The bounded window and the grace period, in days around the as-of date."""
+
+    past_days: int = 60
+    horizon_months: int = 12
+    grace_days: int = 14
+    refresh: timedelta = timedelta(hours=6)
+    lang: str = "en"
+
+
+@dataclass
+class Entry:
+    """One VEVENT's content, before SEQUENCE and the timestamps are stamped on."""
+
+    uid: str
+    key: str
+    summary: str
+    description: str
+    start: date | datetime
+    cancelled: bool
+    categories: tuple[str, ...]
+    alarms: tuple[tuple[timedelta, str], ...]
+    changed_at: datetime
+    ours: bool
+    contract: str
+    sort: tuple[datetime, str] = field(compare=False, default=(datetime.min.replace(tzinfo=UTC),
+                                                                  ""))
+
+    @property
+    def content_hash(self) -> str:
+        material = [self.summary, self.description, self.start.isoformat(), self.cancelled,
+                    list(self.categories), [(str(t), d) for t, d in self.alarms]]
+        return hashlib.sha256(json.dumps(material, ensure_ascii=False).encode()).hexdigest()
+
+
+def in_window(t: Tracked, as_of: datetime, options: FeedOptions) -> bool:
+    day = t.due_day
+    if day is None:
+        return False
+    today = as_of.astimezone(t.log.settings.zone).date()
+    if day < today - timedelta(days=options.past_days):
+        return False
+    if day > add_months(today, options.horizon_months)[0]:
+        return False
+    if t.status in CANCELLED_STATUSES:
+        closed = t.closed_at or t.changed_at
+        if closed is not None and closed < as_of - timedelta(days=options.grace_days):
+            return False
+    return True
+
+
+def entry_for(t: Tracked, lang: str = "en") -> Entry:
+    labels = LABELS[lang]
+    rule = t.deadline.rule
+    log = t.log
+    contract = log.contract
+    zone = log.settings.zone
+    prefix = labels.get(f"prefix.{t.status}", "")
+    if not prefix and rule.kind == "right":
+        prefix = labels["prefix.right"]
+    level = f" ({rule.severity})" if rule.severity else ""
+    occurrence = f" #{t.deadline.occurrence}" if t.deadline.occurrence is not None else ""
+    summary = f"{prefix}{rule.title}{level}{occurrence} - {contract.name}"
+    due = t.deadline.due
+    assert due is not None
+    if isinstance(due, datetime):
+        due_text = f"{due.astimezone(zone).isoformat(timespec='minutes')} ({zone.key})"
+    else:
+        due_text = labels["due_day"].format(day=f"{due:%A} {due.day} {due:%B %Y}", zone=zone.key)
+    side = labels["ours"] if t.ours else labels["theirs"]
+    lines = [
+        f"{labels['who']}: {labels.get('actor.' + rule.actor, rule.actor)} ({side})",
+        f"{labels['what']}: {rule.action}",
+        f"{labels['if_missed']}: {rule.consequence}",
+        f"{labels['status']}: {labels['status.' + t.status]}",
+        f"{labels['due']}: {due_text}",
+    ]
+    if t.done is not None:
+        lines.append(f"{labels['done']}: {t.done.type} {t.done.at_text}"
+                     + (f" ({t.done.note})" if t.done.note else ""))
+    if t.trigger is not None:
+        note = f" - {t.trigger.note}" if t.trigger.note else ""
+        lines.append(f"{labels['trigger']}: {t.trigger.type} {t.trigger.id} "
+                     f"({t.trigger.at_text}){note}")
+    src = rule.source
+    lines.append(f"{labels['source']}: {contract.agreement}, clause {src.clause}, seed line(s) "
+                 f"{', '.join(map(str, src.lines))}: « {src.quote} »")
+    lines.append(f"{labels['count']}:")
+    lines += [f"- {step}" for step in t.deadline.trace]
+    if t.deadline.alternatives:
+        lines.append(f"{labels['readings']}:")
+        for alt in t.deadline.alternatives:
+            alt_due = alt.due.isoformat() if alt.due is not None else labels["no_date"]
+            lines.append(f"- {alt.reading}: {alt_due}")
+    lines.append(f"{labels['contract']}: {contract.id} ({contract.agreement})")
+    cancelled = t.status in CANCELLED_STATUSES
+    alarms: tuple[tuple[timedelta, str], ...] = ()
+    if t.status == "pending":
+        alarms = tuple(
+            (-_as_timedelta(r), labels["reminder"].format(title=rule.title, when=due_text))
+            for r in contract.reminders
+        )
+    categories = (contract.agreement, "ours" if t.ours else "theirs", rule.kind, t.status)
+    return Entry(t.uid, t.key, summary, "\n".join(lines),
+                 due.astimezone(UTC) if isinstance(due, datetime) else due, cancelled,
+                 categories, alarms, t.changed_at or datetime.min.replace(tzinfo=UTC),
+                 t.ours, contract.id, sort_key(t))
+
+
+def _as_timedelta(reminder: str) -> timedelta:
+    period = reminder_period(reminder)
+    if period.unit is Unit.HOURS:
+        return timedelta(hours=period.amount)
+    if period.unit is Unit.WEEKS:
+        return timedelta(weeks=period.amount)
+    return timedelta(days=period.amount)
+
+
+def entries(tracked: Iterable[Tracked], as_of: datetime, options: FeedOptions) -> list[Entry]:
+    chosen = [entry_for(t, options.lang) for t in tracked if in_window(t, as_of, options)]
+    chosen.sort(key=lambda e: e.sort)
+    return chosen
+
+
+def render(name: str, feed_id: str, items: Sequence[Entry], state: FeedState,
+           options: FeedOptions) -> bytes:
+    """One VCALENDAR; the same entries and state give the same bytes."""
+    from icalendar import Alarm, Calendar, Event  # deferred: only builds need it
+    from icalendar.prop import vDuration
+
+    labels = LABELS[options.lang]
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("uid", f"{feed_id}@{UID_DOMAIN}")
+    cal.add("name", name)
+    cal.add("x-wr-calname", name)
+    cal.add("description", labels["feed.description"])
+    cal.add("x-wr-caldesc", labels["feed.description"])
+    cal.add("refresh-interval", options.refresh, parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", vDuration(options.refresh))
+    latest: datetime | None = None
+    for item in items:
+        stamp = state.stamp(item.uid, item.content_hash, item.changed_at)
+        latest = stamp.last_modified if latest is None else max(latest, stamp.last_modified)
+        event = Event()
+        event.add("uid", item.uid)
+        event.add("dtstamp", stamp.last_modified)
+        event.add("last-modified", stamp.last_modified)
+        event.add("created", stamp.created)
+        event.add("sequence", stamp.sequence)
+        event.add("summary", item.summary)
+        event.add("description", item.description)
+        if isinstance(item.start, datetime):
+            event.add("dtstart", item.start)
+        else:
+            event.add("dtstart", item.start)
+            event.add("dtend", item.start + timedelta(days=1))
+        event.add("status", "CANCELLED" if item.cancelled else "CONFIRMED")
+        event.add("transp", "TRANSPARENT")
+        event.add("categories", list(item.categories))
+        for index, (trigger, text) in enumerate(item.alarms):
+            alarm = Alarm()
+            alarm.add("uid", f"{item.uid.split('@')[0]}-alarm-{index}@{UID_DOMAIN}")
+            alarm.add("action", "DISPLAY")
+            alarm.add("description", text)
+            alarm.add("trigger", trigger)
+            event.add_component(alarm)
+        cal.add_component(event)
+    if latest is not None:
+        cal.add("last-modified", latest)
+    data: bytes = cal.to_ical(sorted=True)
+    return data
+
+
+def feed_last_modified(items: Sequence[Entry], state: FeedState) -> datetime | None:
+    stamps = [state.peek(i.uid) for i in items]
+    values = [s.last_modified for s in stamps if s is not None]
+    return max(values) if values else None
+
+
+def write_one_off(tracked_entries: Sequence[Entry], name: str) -> bytes:
+    """A calendar for import (`compute --format ics`): sequence 0, stamps from the data."""
+    return render(name, "one-off", tracked_entries, FeedState(), FeedOptions())
+
+
+def path_for(out: Path, feed_id: str) -> Path:
+    return out / f"{feed_id}.ics"
+
+
+def describe(options: FeedOptions) -> dict[str, Any]:
+    return {"past_days": options.past_days, "horizon_months": options.horizon_months,
+            "grace_days": options.grace_days}
