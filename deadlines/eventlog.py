@@ -308,6 +308,8 @@ class _LogParser:
                             f"{book.id} has no rule that {event.type} fulfils "
                             f"({', '.join(sorted(rules))})")
         if event.ref is None:
+            if "contract_start" in triggers:
+                return  # a duty that runs from the contract start: the start is the trigger
             if find_open_trigger(event, triggers, earlier) is None:
                 raise self.fail((*path, "ref"),
                                 f"no earlier {' or '.join(sorted(triggers))} for {event.type} to "
