@@ -40,6 +40,7 @@ class BuildReport:
     changed_uids: list[str] = field(default_factory=list)
     added_uids: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    feeds: dict[str, Feed] = field(default_factory=dict)
 
 
 @contextmanager
@@ -91,6 +92,7 @@ def build(events_dir: str | Path, out_dir: str | Path, as_of: datetime,
         for feed in feeds:
             feed.data = render(feed.name, feed.id, feed.items, state, options)
             report.events_written += len(feed.items)
+            report.feeds[feed.id] = feed
         for feed in feeds:
             path = path_for(out, feed.id)
             if len(feed.data) > FEED_SIZE_WARNING:

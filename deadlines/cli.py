@@ -321,6 +321,74 @@ def record(file: str, type_: str, at: str | None, ref: str | None, note: str | N
                    f"{t.deadline.rule.actor:<8} {t.deadline.rule.action}")
 
 
+@cli.command()
+@click.argument("events_dir", default="events", type=click.Path())
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True)
+@click.option("--tokens", default=".deadlines-tokens.json", show_default=True,
+              type=click.Path(), help="The token file (`deadlines token create` fills it).")
+@click.option("--out", default="feeds", show_default=True, type=click.Path(),
+              help="Where the feed files and their state live (shared with `build`).")
+@click.option("--public-url", default=None,
+              help="Base URL people subscribe to, e.g. https://deadlines.example.org")
+@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True)
+def serve(events_dir: str, host: str, port: int, tokens: str, out: str, public_url: str | None,
+          lang: str) -> None:
+    """Serve the feeds for calendar subscriptions (waitress, loopback by default)."""
+    from .feeds import FeedOptions
+    from .server import serve as run
+
+    run(events_dir, host=host, port=port, tokens=tokens, out=out, public_url=public_url,
+        options=FeedOptions(lang=lang))
+
+
+@cli.group()
+def token() -> None:
+    """Manage the secret tokens that open subscribed feeds."""
+
+
+_tokens_option = click.option("--tokens", default=".deadlines-tokens.json", show_default=True,
+                              type=click.Path(), help="The token file.")
+
+
+@token.command("create")
+@click.argument("scope")
+@click.option("--label", default="", help="Who or what the token is for.")
+@_tokens_option
+def token_create(scope: str, label: str, tokens: str) -> None:
+    """Create a token for SCOPE: all, ours, theirs or contract:<contract-id>.
+
+    The token is printed once; the file keeps only its hash.
+    """
+    from .tokens import TokenStore
+
+    secret, record = TokenStore.load(tokens).create(scope, label)
+    click.echo(f"token {record.id} for {record.scope}: {secret}")
+    click.echo(f"  feed: /{secret}/deadlines.ics   page: /{secret}/")
+
+
+@token.command("list")
+@_tokens_option
+def token_list(tokens: str) -> None:
+    """The tokens in the file (ids and scopes; the secrets are not stored)."""
+    from .tokens import TokenStore
+
+    for record in TokenStore.load(tokens).records:
+        state = "revoked" if record.revoked else "active"
+        click.echo(f"{record.id}  {state:<8} {record.scope:<30} {record.created}  {record.label}")
+
+
+@token.command("revoke")
+@click.argument("token_id")
+@_tokens_option
+def token_revoke(token_id: str, tokens: str) -> None:
+    """Revoke a token by its id (from `deadlines token list`)."""
+    from .tokens import TokenStore
+
+    record = TokenStore.load(tokens).revoke(token_id)
+    click.echo(f"revoked {record.id} ({record.scope})")
+
+
 def main() -> None:
     try:
         cli(prog_name="deadlines")

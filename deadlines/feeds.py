@@ -106,6 +106,12 @@ class Entry:
     changed_at: datetime
     ours: bool
     contract: str
+    # for people (the subscribe page), not part of the VEVENT's content hash
+    status: str = field(compare=False, default="pending")
+    actor: str = field(compare=False, default="")
+    clause: str = field(compare=False, default="")
+    title: str = field(compare=False, default="")
+    due_text: str = field(compare=False, default="")
     sort: tuple[datetime, str] = field(compare=False, default=(datetime.min.replace(tzinfo=UTC),
                                                                   ""))
 
@@ -143,7 +149,7 @@ def entry_for(t: Tracked, lang: str = "en") -> Entry:
         prefix = labels["prefix.right"]
     level = f" ({rule.severity})" if rule.severity else ""
     occurrence = f" #{t.deadline.occurrence}" if t.deadline.occurrence is not None else ""
-    summary = f"{prefix}{rule.title}{level}{occurrence} - {contract.name}"
+    summary = f"{prefix}{rule.title_in(lang)}{level}{occurrence} - {contract.name}"
     due = t.deadline.due
     assert due is not None
     if isinstance(due, datetime):
@@ -153,7 +159,7 @@ def entry_for(t: Tracked, lang: str = "en") -> Entry:
     side = labels["ours"] if t.ours else labels["theirs"]
     lines = [
         f"{labels['who']}: {labels.get('actor.' + rule.actor, rule.actor)} ({side})",
-        f"{labels['what']}: {rule.action}",
+        f"{labels['what']}: {rule.action_in(lang)}",
         f"{labels['if_missed']}: {rule.consequence}",
         f"{labels['status']}: {labels['status.' + t.status]}",
         f"{labels['due']}: {due_text}",
@@ -180,14 +186,18 @@ def entry_for(t: Tracked, lang: str = "en") -> Entry:
     alarms: tuple[tuple[timedelta, str], ...] = ()
     if t.status == "pending":
         alarms = tuple(
-            (-_as_timedelta(r), labels["reminder"].format(title=rule.title, when=due_text))
+            (-_as_timedelta(r), labels["reminder"].format(title=rule.title_in(lang),
+                                                          when=due_text))
             for r in contract.reminders
         )
     categories = (contract.agreement, "ours" if t.ours else "theirs", rule.kind, t.status)
     return Entry(t.uid, t.key, summary, "\n".join(lines),
                  due.astimezone(UTC) if isinstance(due, datetime) else due, cancelled,
                  categories, alarms, t.changed_at or datetime.min.replace(tzinfo=UTC),
-                 t.ours, contract.id, sort_key(t))
+                 t.ours, contract.id, status=t.status, actor=rule.actor,
+                 clause=f"{contract.agreement} {rule.source.clause}",
+                 title=f"{rule.title_in(lang)}{level}{occurrence} - {contract.name}",
+                 due_text=due_text, sort=sort_key(t))
 
 
 def _as_timedelta(reminder: str) -> timedelta:

@@ -56,6 +56,14 @@ class Rule:
     source: Source
     note: str
     readings: tuple[Reading, ...]
+    title_fr: str = ""
+    action_fr: str = ""
+
+    def title_in(self, lang: str) -> str:
+        return self.title_fr if lang == "fr" and self.title_fr else self.title
+
+    def action_in(self, lang: str) -> str:
+        return self.action_fr if lang == "fr" and self.action_fr else self.action
 
     @property
     def key(self) -> str:
@@ -281,7 +289,7 @@ class _Parser:
         data = self.mapping(raw, path)
         known = {"id", "title", "kind", "event", "severity", "period", "direction", "align",
                  "from", "schedule", "actor", "action", "consequence", "clause", "lines",
-                 "quote", "note", "readings"}
+                 "quote", "note", "readings", "title_fr", "action_fr"}
         for key in data:
             if key not in known:
                 raise self.fail((*path, key),
@@ -339,6 +347,8 @@ class _Parser:
             source=self.source(data, path),
             note=self.text(data, "note", path, required=False),
             readings=tuple(readings),
+            title_fr=self.text(data, "title_fr", path, required=False),
+            action_fr=self.text(data, "action_fr", path, required=False),
         )
 
     def check_chains(self, book: Rulebook) -> None:
