@@ -119,7 +119,7 @@ def test_plain_404_names_nothing(site: tuple[FeedServer, dict[str, str], Path],
                                  path: str) -> None:
     app, tokens, _ = site
     path = path.replace("REVOKED", tokens["revoked"]).replace("ALL", tokens["all"])
-    status, headers, body = call(app, path)
+    status, _headers, body = call(app, path)
     assert status == "404 Not Found"
     assert body == b"Not Found\n"
 
