@@ -157,7 +157,9 @@ def _settle(due: date, steps: list[str], settings: Settings, direction: Directio
                      f"{fmt_day(rolled)}.")
         return rolled, steps
     steps.append("No roll applies (the default): the deadline stays on that day.")
-    if settings.law_extension != "none" and direction is not Direction.RECURRING:
+    # Statutory extensions lengthen a period that runs forward; a "latest day to give notice"
+    # counted backward is never pushed later by them.
+    if settings.law_extension != "none" and direction is Direction.AFTER:
         extended = cal.next_business_day(due, backward=settings.law_extension == "preceding")
         note = f" ({settings.law_note})" if settings.law_note else ""
         steps.append(
