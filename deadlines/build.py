@@ -89,8 +89,9 @@ def build(events_dir: str | Path, out_dir: str | Path, as_of: datetime,
     feeds = plan_feeds(logs, tracked, as_of, options)
     with locked(out):
         state = FeedState.load(out)
+        rendered: dict[str, bytes] = {}  # each VEVENT serialised once, shared by its feeds
         for feed in feeds:
-            feed.data = render(feed.name, feed.id, feed.items, state, options)
+            feed.data = render(feed.name, feed.id, feed.items, state, options, rendered)
             report.events_written += len(feed.items)
             report.feeds[feed.id] = feed
         for feed in feeds:

@@ -20,7 +20,7 @@ from typing import Any
 
 from .eventlog import reminder_period
 from .periods import Unit, add_months
-from .state import FeedState
+from .state import FeedState, Stamp
 from .tracking import Tracked, sort_key
 
 PRODID = "-//deadlines//deadlines contract deadline feeds//EN"
@@ -216,9 +216,32 @@ def entries(tracked: Iterable[Tracked], as_of: datetime, options: FeedOptions) -
 
 
 def render(name: str, feed_id: str, items: Sequence[Entry], state: FeedState,
-           options: FeedOptions) -> bytes:
-    """One VCALENDAR; the same entries and state give the same bytes."""
-    from icalendar import Alarm, Calendar, Event  # deferred: only builds need it
+           options: FeedOptions, rendered: dict[str, bytes] | None = None) -> bytes:
+    """One VCALENDAR; the same entries and state give the same bytes.
+
+    Each VEVENT is serialised by icalendar once per build (`rendered` holds them by UID) and
+    the calendar is its serialised properties followed by those blocks, which is exactly what
+    `Calendar.to_ical()` would produce with the events added as subcomponents.
+    """
+    rendered = {} if rendered is None else rendered
+    blocks: list[bytes] = []
+    latest: datetime | None = None
+    for item in items:
+        stamp = state.stamp(item.uid, item.content_hash, item.changed_at)
+        latest = stamp.last_modified if latest is None else max(latest, stamp.last_modified)
+        block = rendered.get(item.uid)
+        if block is None:
+            block = rendered[item.uid] = event_component(item, stamp).to_ical(sorted=True)
+        blocks.append(block)
+    head: bytes = calendar_component(name, feed_id, options, latest).to_ical(sorted=True)
+    end = b"END:VCALENDAR\r\n"
+    assert head.endswith(end)
+    return head[: -len(end)] + b"".join(blocks) + end
+
+
+def calendar_component(name: str, feed_id: str, options: FeedOptions,
+                       last_modified: datetime | None) -> Any:
+    from icalendar import Calendar  # deferred: only builds need it
     from icalendar.prop import vDuration
 
     labels = LABELS[options.lang]
@@ -231,40 +254,39 @@ def render(name: str, feed_id: str, items: Sequence[Entry], state: FeedState,
     cal.add("x-wr-calname", name)
     cal.add("description", labels["feed.description"])
     cal.add("x-wr-caldesc", labels["feed.description"])
+    # icalendar 7 leaves out the VALUE=DURATION that RFC 7986 requires here
     cal.add("refresh-interval", options.refresh, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", vDuration(options.refresh))
-    latest: datetime | None = None
-    for item in items:
-        stamp = state.stamp(item.uid, item.content_hash, item.changed_at)
-        latest = stamp.last_modified if latest is None else max(latest, stamp.last_modified)
-        event = Event()
-        event.add("uid", item.uid)
-        event.add("dtstamp", stamp.last_modified)
-        event.add("last-modified", stamp.last_modified)
-        event.add("created", stamp.created)
-        event.add("sequence", stamp.sequence)
-        event.add("summary", item.summary)
-        event.add("description", item.description)
-        if isinstance(item.start, datetime):
-            event.add("dtstart", item.start)
-        else:
-            event.add("dtstart", item.start)
-            event.add("dtend", item.start + timedelta(days=1))
-        event.add("status", "CANCELLED" if item.cancelled else "CONFIRMED")
-        event.add("transp", "TRANSPARENT")
-        event.add("categories", list(item.categories))
-        for index, (trigger, text) in enumerate(item.alarms):
-            alarm = Alarm()
-            alarm.add("uid", f"{item.uid.split('@')[0]}-alarm-{index}@{UID_DOMAIN}")
-            alarm.add("action", "DISPLAY")
-            alarm.add("description", text)
-            alarm.add("trigger", trigger)
-            event.add_component(alarm)
-        cal.add_component(event)
-    if latest is not None:
-        cal.add("last-modified", latest)
-    data: bytes = cal.to_ical(sorted=True)
-    return data
+    if last_modified is not None:
+        cal.add("last-modified", last_modified)
+    return cal
+
+
+def event_component(item: Entry, stamp: Stamp) -> Any:
+    from icalendar import Alarm, Event
+
+    event = Event()
+    event.add("uid", item.uid)
+    event.add("dtstamp", stamp.last_modified)
+    event.add("last-modified", stamp.last_modified)
+    event.add("created", stamp.created)
+    event.add("sequence", stamp.sequence)
+    event.add("summary", item.summary)
+    event.add("description", item.description)
+    event.add("dtstart", item.start)
+    if not isinstance(item.start, datetime):  # all day: DTEND is the next day (exclusive)
+        event.add("dtend", item.start + timedelta(days=1))
+    event.add("status", "CANCELLED" if item.cancelled else "CONFIRMED")
+    event.add("transp", "TRANSPARENT")
+    event.add("categories", list(item.categories))
+    for index, (trigger, text) in enumerate(item.alarms):
+        alarm = Alarm()
+        alarm.add("uid", f"{item.uid.split('@')[0]}-alarm-{index}@{UID_DOMAIN}")
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", text)
+        alarm.add("trigger", trigger)
+        event.add_component(alarm)
+    return event
 
 
 def feed_last_modified(items: Sequence[Entry], state: FeedState) -> datetime | None:
