@@ -18,7 +18,7 @@ from typing import Any
 from .errors import DeadlinesError
 from .eventlog import ContractLog, LoggedEvent, parse
 from .state import atomic_write
-from .yamlsource import load_text
+from .yamlsource import load_text, read_text
 
 _EVENTS_KEY = re.compile(r"^events:(.*)$", re.MULTILINE)
 
@@ -108,18 +108,7 @@ def record(path: str | Path, kind: str, at: str, *, ref: str | None = None,
     """Append the event, check the whole log, replace the file; returns the new log."""
     file = Path(path)
     name = str(path)
-    try:
-        raw = file.read_bytes()
-    except FileNotFoundError:
-        raise DeadlinesError("no such file", file=name) from None
-    except OSError as exc:
-        raise DeadlinesError(f"cannot read: {exc.strerror}", file=name) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DeadlinesError("not UTF-8 text", file=name) from None
-    bom = text.startswith("\ufeff")
-    body = text[1:] if bom else text
+    body, bom = read_text(file)
     before = parse(load_text(body, name))  # the log must be valid before we add to it
     fields = entry_fields(kind, at, ref, note, severity, event_id, rule)
     new_body = append_text(body, fields)

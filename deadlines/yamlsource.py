@@ -93,7 +93,8 @@ def load_text(text: str, file: str) -> Located:
     return Located(data, file, lines)
 
 
-def load_path(path: Path | str) -> Located:
+def read_text(path: Path | str) -> tuple[str, bool]:
+    """A YAML file's text (size-checked, UTF-8, BOM removed) and whether it had a BOM."""
     p = Path(path)
     name = str(path)
     try:
@@ -106,14 +107,18 @@ def load_path(path: Path | str) -> Located:
         raise DeadlinesError(f"cannot read: {exc.strerror}", file=name) from None
     if len(raw) > MAX_BYTES:
         raise DeadlinesError(f"file is larger than {MAX_BYTES} bytes", file=name)
-    if raw.startswith(b"\xef\xbb\xbf"):
+    bom = raw.startswith(b"\xef\xbb\xbf")
+    if bom:
         raw = raw[3:]
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8"), bom
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise DeadlinesError("not UTF-8 text", file=name, line=line) from None
-    return load_text(text, name)
+
+
+def load_path(path: Path | str) -> Located:
+    return load_text(read_text(path)[0], str(path))
 
 
 def _index(node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int], file: str,
