@@ -240,7 +240,10 @@ def compute(book: Rulebook, event: str, trigger: Moment, settings: Settings, *,
             continue
         anchor, anchor_text = trigger, f"from the trigger, {trigger_label}"
         if rule.anchor_rule is not None:
-            anchor, anchor_text = _chain_anchor(rule.anchor_rule, due_by_rule, fulfilled, zone)
+            # A right opens when the obligation before it falls due unmet; a late fulfilment
+            # does not move that day, so rights never re-derive from what actually happened.
+            actual = {} if rule.kind == "right" else fulfilled
+            anchor, anchor_text = _chain_anchor(rule.anchor_rule, due_by_rule, actual, zone)
         if rule.period is None:
             out.append(Deadline(rule, event, trigger, anchor, anchor_text, None, [
                 "The text sets no number of days or hours for this duty, so no due date is "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .eventlog import reminder_period
-from .periods import Unit, add_months
+from .periods import Unit, add_months, start_of_day
 from .state import FeedState, Stamp
 from .tracking import Tracked, sort_key
 
@@ -79,6 +80,20 @@ LABELS: dict[str, dict[str, str]] = {
 
 CANCELLED_STATUSES = ("met", "late", "withdrawn")
 
+# C0 controls other than TAB and LF, and DEL, are not allowed in iCalendar TEXT (RFC 5545
+# 3.3.11); a CR or CRLF becomes LF, which icalendar then escapes as \n.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(text: str) -> str:
+    """Text a person wrote, made safe for a TEXT value: no control characters."""
+    return _CONTROLS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def one_line(text: str) -> str:
+    """A summary or a name: one line, control characters removed."""
+    return " ".join(clean_text(text).split())
+
 
 @dataclass(frozen=True)
 class FeedOptions:
@@ -112,6 +127,8 @@ class Entry:
     clause: str = field(compare=False, default="")
     title: str = field(compare=False, default="")
     due_text: str = field(compare=False, default="")
+    due_local: str = field(compare=False, default="")
+    contract_name: str = field(compare=False, default="")
     sort: tuple[datetime, str] = field(compare=False, default=(datetime.min.replace(tzinfo=UTC),
                                                                   ""))
 
@@ -149,7 +166,7 @@ def entry_for(t: Tracked, lang: str = "en") -> Entry:
         prefix = labels["prefix.right"]
     level = f" ({rule.severity})" if rule.severity else ""
     occurrence = f" #{t.deadline.occurrence}" if t.deadline.occurrence is not None else ""
-    summary = f"{prefix}{rule.title_in(lang)}{level}{occurrence} - {contract.name}"
+    summary = one_line(f"{prefix}{rule.title_in(lang)}{level}{occurrence} - {contract.name}")
     due = t.deadline.due
     assert due is not None
     if isinstance(due, datetime):
@@ -185,19 +202,28 @@ def entry_for(t: Tracked, lang: str = "en") -> Entry:
     cancelled = t.status in CANCELLED_STATUSES
     alarms: tuple[tuple[timedelta, str], ...] = ()
     if t.status == "pending":
+        # a reminder that would ring before the trigger happened is left out (a 30-minute
+        # support response gets no "7 days before" alarm)
+        begins = due if isinstance(due, datetime) else start_of_day(due, zone)
+        since = t.trigger.instant(log.settings) if t.trigger is not None else \
+            start_of_day(contract.start.day, zone)
         alarms = tuple(
             (-_as_timedelta(r), labels["reminder"].format(title=rule.title_in(lang),
                                                           when=due_text))
             for r in contract.reminders
+            if begins - _as_timedelta(r) > since
         )
     categories = (contract.agreement, "ours" if t.ours else "theirs", rule.kind, t.status)
-    return Entry(t.uid, t.key, summary, "\n".join(lines),
+    return Entry(t.uid, t.key, summary, clean_text("\n".join(lines)),
                  due.astimezone(UTC) if isinstance(due, datetime) else due, cancelled,
                  categories, alarms, t.changed_at or datetime.min.replace(tzinfo=UTC),
                  t.ours, contract.id, status=t.status, actor=rule.actor,
                  clause=f"{contract.agreement} {rule.source.clause}",
-                 title=f"{rule.title_in(lang)}{level}{occurrence} - {contract.name}",
-                 due_text=due_text, sort=sort_key(t))
+                 title=one_line(f"{rule.title_in(lang)}{level}{occurrence}"),
+                 due_text=due_text, contract_name=one_line(contract.name),
+                 due_local=(f"{due.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})"
+                            if isinstance(due, datetime) else due.isoformat()),
+                 sort=sort_key(t))
 
 
 def _as_timedelta(reminder: str) -> timedelta:
@@ -233,7 +259,12 @@ def render(name: str, feed_id: str, items: Sequence[Entry], state: FeedState,
         if block is None:
             block = rendered[item.uid] = event_component(item, stamp).to_ical(sorted=True)
         blocks.append(block)
-    head: bytes = calendar_component(name, feed_id, options, latest).to_ical(sorted=True)
+    cal = calendar_component(name, feed_id, options, latest)
+    if not items:
+        # RFC 5545 3.6: a calendar holds at least one component; an empty window gets an
+        # invisible one (the UTC time zone) rather than a made-up event.
+        cal.add_component(_utc_timezone())
+    head: bytes = cal.to_ical(sorted=True)
     end = b"END:VCALENDAR\r\n"
     assert head.endswith(end)
     return head[: -len(end)] + b"".join(blocks) + end
@@ -242,7 +273,7 @@ def render(name: str, feed_id: str, items: Sequence[Entry], state: FeedState,
 def calendar_component(name: str, feed_id: str, options: FeedOptions,
                        last_modified: datetime | None) -> Any:
     from icalendar import Calendar  # deferred: only builds need it
-    from icalendar.prop import vDuration
+    from icalendar.prop import vDuration, vText
 
     labels = LABELS[options.lang]
     cal = Calendar()
@@ -250,16 +281,32 @@ def calendar_component(name: str, feed_id: str, options: FeedOptions,
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("uid", f"{feed_id}@{UID_DOMAIN}")
-    cal.add("name", name)
-    cal.add("x-wr-calname", name)
+    name = one_line(name)
+    # icalendar 7 leaves NAME and X-WR-* untyped (unescaped); vText escapes , ; \\ as TEXT
+    cal.add("name", vText(name))
+    cal.add("x-wr-calname", vText(name))
     cal.add("description", labels["feed.description"])
-    cal.add("x-wr-caldesc", labels["feed.description"])
+    cal.add("x-wr-caldesc", vText(labels["feed.description"]))
     # icalendar 7 leaves out the VALUE=DURATION that RFC 7986 requires here
     cal.add("refresh-interval", options.refresh, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", vDuration(options.refresh))
     if last_modified is not None:
         cal.add("last-modified", last_modified)
     return cal
+
+
+def _utc_timezone() -> Any:
+    from icalendar import Timezone, TimezoneStandard
+
+    zone = Timezone()
+    zone.add("tzid", "UTC")
+    standard = TimezoneStandard()
+    standard.add("dtstart", datetime(1970, 1, 1))
+    standard.add("tzoffsetfrom", timedelta(0))
+    standard.add("tzoffsetto", timedelta(0))
+    standard.add("tzname", "UTC")
+    zone.add_component(standard)
+    return zone
 
 
 def event_component(item: Entry, stamp: Stamp) -> Any:

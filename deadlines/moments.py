@@ -12,6 +12,12 @@ from .periods import end_of_day, fmt_day, fmt_instant
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
+# The days a trigger, a start or --as-of may fall on: wide enough for any contract, narrow
+# enough that a typo (0226, 20266) is caught and that every count from them, even the longest
+# period a rulebook allows (100 years), stays inside the years Python's dates can hold.
+MIN_DAY = date(1900, 1, 1)
+MAX_DAY = date(2199, 12, 31)
+
 
 @dataclass(frozen=True)
 class Moment:
@@ -54,24 +60,34 @@ def parse_when(text: object, zone: ZoneInfo, warnings: list[str] | None = None,
     if isinstance(text, datetime):
         raw: str = text.isoformat()
     elif isinstance(text, date):
-        return Moment(text)
+        return Moment(_supported(text, text.isoformat(), what))
     else:
         raw = str(text).strip()
+    shown = raw if len(raw) <= 60 else raw[:60] + "..."
     if _DATE_RE.match(raw):
         try:
-            return Moment(date.fromisoformat(raw))
+            day = date.fromisoformat(raw)
         except ValueError as exc:
-            raise DeadlinesError(f"{what} {raw!r} is not a valid date: {exc}") from None
+            raise DeadlinesError(f"{what} {shown!r} is not a valid date: {exc}") from None
+        return Moment(_supported(day, shown, what))
     try:
         parsed = datetime.fromisoformat(raw.replace("z", "Z"))
     except ValueError:
         raise DeadlinesError(
-            f"{what} {raw!r} is not a date or date-time; expected YYYY-MM-DD or "
+            f"{what} {shown!r} is not a date or date-time; expected YYYY-MM-DD or "
             "YYYY-MM-DDTHH:MM[:SS][+HH:MM]"
         ) from None
+    _supported(parsed.date(), shown, what)  # before any conversion can overflow
     if parsed.tzinfo is not None:
         return Moment.at(parsed, zone)
     return Moment.at(localize(parsed, zone, warnings), zone)
+
+
+def _supported(day: date, shown: str, what: str) -> date:
+    if not MIN_DAY <= day <= MAX_DAY:
+        raise DeadlinesError(f"{what} {shown!r} is outside the years {MIN_DAY.year}-"
+                             f"{MAX_DAY.year} that deadlines counts in")
+    return day
 
 
 def localize(naive: datetime, zone: ZoneInfo, warnings: list[str] | None = None) -> datetime:

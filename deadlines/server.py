@@ -205,7 +205,8 @@ class FeedServer:
                    ("Referrer-Policy", "no-referrer"),
                    ("X-Content-Type-Options", "nosniff"),
                    ("Content-Security-Policy",
-                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:")]
+                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")]
         return "200 OK", headers, body
 
 
@@ -272,7 +273,8 @@ th{background:#eef1f6;font-size:.85rem;text-transform:uppercase;letter-spacing:.
 tr.missed td{background:#fde8e8}
 tr.missed .status{color:#a30d0d;font-weight:700}
 tr.late .status{color:#8a5300;font-weight:600}
-tr.met .status,tr.withdrawn .status{color:#4b5563}
+tr.met .status,tr.withdrawn .status,tr.closed .status{color:#4b5563}
+td.due{white-space:nowrap}
 .note{color:#4b5563;font-size:.9rem;margin-top:1rem}
 @media (max-width:40rem){thead{display:none}table,tr,td{display:block;width:auto}
 tr{border-bottom:2px solid #cfd6e1;padding:.4rem 0}td{border:0;padding:.15rem .6rem}
@@ -280,20 +282,26 @@ td::before{content:attr(data-label) ": ";font-weight:600;color:#4b5563}}
 """
 
 
+STATUS_WORDS = {"pending": "pending", "met": "done", "late": "done late", "missed": "MISSED",
+                "withdrawn": "cancelled", "open": "right open", "closed": "period ended"}
+
+
 def render_page(feed: Feed, feed_url: str, as_of: datetime) -> str:
     webcal = "webcal://" + feed_url.split("://", 1)[1]
     google = "https://calendar.google.com/calendar/render?cid=" + quote(webcal, safe="")
     esc = html.escape
+    several = len({item.contract for item in feed.items}) > 1
     rows = []
     for item in sorted(feed.items, key=lambda e: e.sort):
         if item.sort[0] < as_of - timedelta(days=60):
             continue
-        due = item.start.isoformat() if not isinstance(item.start, datetime) else \
-            item.due_text
+        title = f"{item.title} - {item.contract_name}" if several else item.title
         rows.append(
-            f'<tr class="{esc(item.status)}"><td data-label="Due">{esc(due)}</td>'
-            f'<td data-label="Deadline">{esc(item.title)}</td>'
-            f'<td data-label="Status" class="status">{esc(item.status)}</td>'
+            f'<tr class="{esc(item.status)}"><td data-label="Due" class="due">'
+            f"{esc(item.due_local)}</td>"
+            f'<td data-label="Deadline">{esc(title)}</td>'
+            f'<td data-label="Status" class="status">'
+            f"{esc(STATUS_WORDS.get(item.status, item.status))}</td>"
             f'<td data-label="Who">{esc(item.actor)}</td>'
             f'<td data-label="Clause">{esc(item.clause)}</td></tr>'
         )
@@ -307,7 +315,7 @@ def render_page(feed: Feed, feed_url: str, as_of: datetime) -> str:
 <div class="links">
 <a id="subscribe-webcal" href="{esc(webcal)}">Subscribe</a>
 <a id="subscribe-google" class="secondary" href="{esc(google)}">Add to Google Calendar</a>
-<a id="subscribe-https" class="secondary" href="{esc(feed_url)}">Feed URL (https)</a>
+<a id="subscribe-https" class="secondary" href="{esc(feed_url)}">Feed URL</a>
 </div>
 <table><thead><tr><th>Due</th><th>Deadline</th><th>Status</th><th>Who</th><th>Clause</th>
 </tr></thead><tbody>

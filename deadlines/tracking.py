@@ -101,7 +101,8 @@ def track(log: ContractLog, as_of: datetime, horizon_months: int = DEFAULT_HORIZ
     done: dict[str, dict[str, LoggedEvent]] = {}
     start_done: dict[str, list[LoggedEvent]] = {}
     for event in live:
-        if event.kind != "fulfilment":
+        # a fulfilment dated after the as-of moment has not happened yet, as of then
+        if event.kind != "fulfilment" or event.instant(settings) > as_of:
             continue
         target = resolve_target(event, log)
         for rule_id in fulfilled_rules(event):

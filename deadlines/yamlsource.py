@@ -68,6 +68,15 @@ def dotted(path: FieldPath) -> str:
     return out
 
 
+# What the safe constructor raises on a scalar it cannot read (`!!int x`, `!!float x`,
+# `!!timestamp x`, `!!bool x`): a value error, or a lookup that finds nothing.
+_CONSTRUCT_ERRORS = (ValueError, TypeError, OverflowError, AttributeError, KeyError)
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
 def load_text(text: str, file: str) -> Located:
     try:
         loader = _Loader(text)
@@ -76,20 +85,34 @@ def load_text(text: str, file: str) -> Located:
             if node is None:
                 return Located(None, file, {})
             lines: dict[FieldPath, int] = {(): node.start_mark.line + 1}
-            _index(node, (), lines, file, 0, set())
+            _index(node, (), lines, file, 0, set(), loader)
             try:
                 data = loader.construct_document(node)
-            except (ValueError, TypeError, OverflowError) as exc:
-                raise DeadlinesError(f"a value cannot be read: {exc}", file=file) from None
+            except _CONSTRUCT_ERRORS as exc:
+                raise DeadlinesError(f"a value cannot be read: {_one_line(exc)}", file=file,
+                                     line=lines[()]) from None
         finally:
             loader.dispose()
+    except yaml.reader.ReaderError as exc:
+        # A character YAML does not allow (NUL, most control characters). libyaml counts the
+        # position in UTF-8 bytes, the pure-Python reader in characters.
+        pos = exc.position if isinstance(exc.position, int) else 0
+        before = text.encode("utf-8", "surrogatepass")[:pos].count(b"\n") \
+            if _Base is not yaml.SafeLoader else text[:pos].count("\n")
+        char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1]
+                                                                         or "\0")
+        raise DeadlinesError(f"not valid YAML: unacceptable character #x{char:04x}: "
+                             f"{_one_line(exc.reason)}", file=file, line=before + 1) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise DeadlinesError(f"not valid YAML: {problem}", file=file, line=line) from None
+        raise DeadlinesError(f"not valid YAML: {_one_line(problem)}", file=file,
+                             line=line) from None
     except yaml.YAMLError as exc:
-        raise DeadlinesError(f"not valid YAML: {exc}", file=file) from None
+        raise DeadlinesError(f"not valid YAML: {_one_line(exc)}", file=file) from None
+    except RecursionError:  # the pure-Python composer on deep nesting (libyaml stops at 1000)
+        raise DeadlinesError(f"nested deeper than {MAX_DEPTH} levels", file=file) from None
     return Located(data, file, lines)
 
 
@@ -122,7 +145,7 @@ def load_path(path: Path | str) -> Located:
 
 
 def _index(node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int], file: str,
-           depth: int, seen_nodes: set[int]) -> None:
+           depth: int, seen_nodes: set[int], loader: Any) -> None:
     # An alias is the same node object reached twice.
     if isinstance(node, yaml.CollectionNode | yaml.ScalarNode) and id(node) in seen_nodes:
         raise DeadlinesError("YAML anchors and aliases are not allowed", file=file,
@@ -131,10 +154,14 @@ def _index(node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int], file: 
     if depth > MAX_DEPTH:
         raise DeadlinesError(f"nested deeper than {MAX_DEPTH} levels", file=file,
                              line=node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
+    if isinstance(node, yaml.ScalarNode):
+        _construct_scalar(node, file, loader)
+    elif isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
             key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+            if isinstance(key_node, yaml.ScalarNode):
+                _construct_scalar(key_node, file, loader)
             if key == "<<":
                 raise DeadlinesError("YAML merge keys (<<) are not allowed", file=file,
                                      line=key_node.start_mark.line + 1)
@@ -143,8 +170,20 @@ def _index(node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int], file: 
                                      line=key_node.start_mark.line + 1)
             seen.add(key)
             lines[(*path, key)] = value_node.start_mark.line + 1
-            _index(value_node, (*path, key), lines, file, depth + 1, seen_nodes)
+            _index(value_node, (*path, key), lines, file, depth + 1, seen_nodes, loader)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             lines[(*path, i)] = item.start_mark.line + 1
-            _index(item, (*path, i), lines, file, depth + 1, seen_nodes)
+            _index(item, (*path, i), lines, file, depth + 1, seen_nodes, loader)
+
+
+def _construct_scalar(node: yaml.ScalarNode, file: str, loader: Any) -> None:
+    """Read a scalar where its line is known (construct_document then reuses the value)."""
+    try:
+        loader.construct_object(node)
+    except _CONSTRUCT_ERRORS:
+        tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+        value = str(node.value)
+        shown = repr(value if len(value) <= 40 else value[:40] + "...")
+        raise DeadlinesError(f"{shown} cannot be read as {tag}", file=file,
+                             line=node.start_mark.line + 1) from None
