@@ -55,13 +55,13 @@ def locked(out: Path) -> Iterator[None]:
 
 
 def plan_feeds(logs: list[ContractLog], tracked: dict[str, list[Tracked]], as_of: datetime,
-               options: FeedOptions) -> list[Feed]:
+               options: FeedOptions, state: FeedState | None = None) -> list[Feed]:
     """Which feeds exist and what goes in each: one per contract, all, ours, theirs."""
     labels = LABELS[options.lang]
     feeds: list[Feed] = []
     everything: list[Entry] = []
     for log in logs:
-        items = entries(tracked[log.contract.id], as_of, options)
+        items = entries(tracked[log.contract.id], as_of, options, state)
         everything.extend(items)
         feeds.append(Feed(log.contract.id, labels["contract.name"].format(name=log.contract.name),
                           items))
@@ -86,12 +86,12 @@ def build(events_dir: str | Path, out_dir: str | Path, as_of: datetime,
         report.warnings += [f"{log.path}: {w}" for w in log.warnings]
         if progress is not None:
             progress(1)
-    feeds = plan_feeds(logs, tracked, as_of, options)
     with locked(out):
         state = FeedState.load(out)
+        feeds = plan_feeds(logs, tracked, as_of, options, state)
         rendered: dict[str, bytes] = {}  # each VEVENT serialised once, shared by its feeds
         for feed in feeds:
-            feed.data = render(feed.name, feed.id, feed.items, state, options, rendered)
+            feed.data = render(feed.name, feed.id, feed.items, state, options, rendered, as_of)
             report.events_written += len(feed.items)
             report.feeds[feed.id] = feed
         for feed in feeds:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import rulebook as rulebooks
-from .calendars import CalendarSpec, load_zone
+from .calendars import BusinessCalendar, CalendarSpec, load_zone
 from .engine import Settings
 from .errors import DeadlinesError
 from .moments import Moment, parse_when, start_instant
@@ -191,7 +191,12 @@ class _LogParser:
                 agreement_ref = agreement
             book = rulebooks.load(agreement_ref)
         except DeadlinesError as exc:
-            raise self.wrap((*path, "agreement"), exc) from None
+            if exc.file and exc.line:  # a problem inside the contract's own rulebook file
+                raise DeadlinesError(
+                    f"{exc.message} (the agreement of {self.doc.file}:"
+                    f"{self.doc.line((*path, 'agreement'))})",
+                    file=exc.file, line=exc.line, field=exc.field) from None
+            raise self.fail((*path, "agreement"), exc.render()) from None
         role = self.text(data, "role", path) or "customer"
         if role not in ROLES:
             raise self.fail((*path, "role"), "expected customer or provider")
@@ -200,10 +205,15 @@ class _LogParser:
         roll = self.text(data, "roll", path)
         calendar = data.get("calendar")
         try:
-            if calendar is not None:
-                CalendarSpec.parse(calendar)
+            if calendar is not None:  # a country the holidays package knows, checked now
+                BusinessCalendar(CalendarSpec.parse(calendar)).validate()
         except DeadlinesError as exc:
             raise self.wrap((*path, "calendar"), exc) from None
+        except (TypeError, ValueError, AttributeError, KeyError):
+            raise self.fail((*path, "calendar"),
+                            "expected a calendar such as FR or AU-VIC, or a mapping {country, "
+                            "subdiv, categories: [...], extra: [YYYY-MM-DD, ...], removed: [...], "
+                            "weekend: [sat, sun]}") from None
         try:
             settings = Settings.resolve(book, tz=tz, calendar=calendar, roll=roll, region=region)
         except DeadlinesError as exc:

@@ -139,7 +139,8 @@ class Entry:
         return hashlib.sha256(json.dumps(material, ensure_ascii=False).encode()).hexdigest()
 
 
-def in_window(t: Tracked, as_of: datetime, options: FeedOptions) -> bool:
+def in_window(t: Tracked, as_of: datetime, options: FeedOptions,
+              state: FeedState | None = None) -> bool:
     day = t.due_day
     if day is None:
         return False
@@ -149,9 +150,17 @@ def in_window(t: Tracked, as_of: datetime, options: FeedOptions) -> bool:
     if day > add_months(today, options.horizon_months)[0]:
         return False
     if t.status in CANCELLED_STATUSES:
+        grace_start = as_of - timedelta(days=options.grace_days)
         closed = t.closed_at or t.changed_at
-        if closed is not None and closed < as_of - timedelta(days=options.grace_days):
-            return False
+        if closed is not None and closed < grace_start:
+            # Closed long ago by the facts (a backdated withdrawal, say). Subscribers must still
+            # see it cancelled for the grace period once, so the grace counts from when it was
+            # first published as cancelled; one never published at all is simply left out.
+            stamp = state.peek(t.uid) if state is not None else None
+            if stamp is None:
+                return False
+            if stamp.cancelled_since is not None and stamp.cancelled_since < grace_start:
+                return False
     return True
 
 
@@ -235,14 +244,17 @@ def _as_timedelta(reminder: str) -> timedelta:
     return timedelta(days=period.amount)
 
 
-def entries(tracked: Iterable[Tracked], as_of: datetime, options: FeedOptions) -> list[Entry]:
-    chosen = [entry_for(t, options.lang) for t in tracked if in_window(t, as_of, options)]
+def entries(tracked: Iterable[Tracked], as_of: datetime, options: FeedOptions,
+            state: FeedState | None = None) -> list[Entry]:
+    chosen = [entry_for(t, options.lang) for t in tracked
+              if in_window(t, as_of, options, state)]
     chosen.sort(key=lambda e: e.sort)
     return chosen
 
 
 def render(name: str, feed_id: str, items: Sequence[Entry], state: FeedState,
-           options: FeedOptions, rendered: dict[str, bytes] | None = None) -> bytes:
+           options: FeedOptions, rendered: dict[str, bytes] | None = None,
+           as_of: datetime | None = None) -> bytes:
     """One VCALENDAR; the same entries and state give the same bytes.
 
     Each VEVENT is serialised by icalendar once per build (`rendered` holds them by UID) and
@@ -253,7 +265,8 @@ def render(name: str, feed_id: str, items: Sequence[Entry], state: FeedState,
     blocks: list[bytes] = []
     latest: datetime | None = None
     for item in items:
-        stamp = state.stamp(item.uid, item.content_hash, item.changed_at)
+        stamp = state.stamp(item.uid, item.content_hash, item.changed_at,
+                            cancelled=item.cancelled, now=as_of)
         latest = stamp.last_modified if latest is None else max(latest, stamp.last_modified)
         block = rendered.get(item.uid)
         if block is None:
@@ -280,7 +293,8 @@ def calendar_component(name: str, feed_id: str, options: FeedOptions,
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("uid", f"{feed_id}@{UID_DOMAIN}")
+    # No calendar-level UID (RFC 7986 makes it optional): vdirsyncer 0.21 takes the first UID
+    # line of a feed as every item's identity and collapses the whole feed into one item.
     name = one_line(name)
     # icalendar 7 leaves NAME and X-WR-* untyped (unescaped); vText escapes , ; \\ as TEXT
     cal.add("name", vText(name))

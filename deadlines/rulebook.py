@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .calendars import BusinessCalendar, CalendarSpec, SupportSchedule, load_zone
 from .errors import DeadlinesError
-from .periods import Direction, Period
+from .periods import MAX_BUSINESS_DAYS, Direction, Period, Unit
 from .yamlsource import FieldPath, Located, load_path
 
 RULEBOOK_DIR = Path(__file__).parent / "rulebooks"
@@ -18,6 +20,12 @@ KINDS = ("obligation", "right", "limit")
 ROLLS = ("none", "following", "preceding")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _EVENT_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+# The longest period a rule may set: 100 years of each unit (a contract counts nothing longer),
+# so that every count from any supported date stays inside the years dates can hold.
+MAX_AMOUNT = {Unit.DAYS: 36_525, Unit.WEEKS: 5_218, Unit.MONTHS: 1_200, Unit.YEARS: 100,
+              Unit.BUSINESS_DAYS: MAX_BUSINESS_DAYS, Unit.BUSINESS_HOURS: 10_000}
+CALENDAR_BLOCKS = (1, 2, 3, 4, 6, 12)  # months a calendar-aligned recurring period may span
+SCHEDULE_FIELDS = ("timezone", "holidays", "windows")
 
 
 @dataclass(frozen=True)
@@ -138,8 +146,18 @@ def load(name_or_path: str) -> Rulebook:
     return _load_file(str(path))
 
 
-@cache
 def _load_file(path: str) -> Rulebook:
+    """Parsed once per version of the file: an edited rulebook is read again (`deadlines serve`
+    rebuilds when a rulebook changes, and must not keep the old one)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return parse(load_path(path))  # load_path says what is wrong with the path
+    return _load_version(path, (st.st_mtime_ns, st.st_size, st.st_ino))
+
+
+@lru_cache(maxsize=64)
+def _load_version(path: str, version: tuple[int, int, int]) -> Rulebook:
     return parse(load_path(path))
 
 
@@ -197,9 +215,63 @@ class _Parser:
         if data.get("period") is None:
             return None
         try:
-            return Period.parse(str(data["period"]))
+            period = Period.parse(str(data["period"]))
         except DeadlinesError as exc:
             raise self.fail((*path, "period"), exc.message) from None
+        limit = MAX_AMOUNT.get(period.unit)
+        if limit is not None and period.amount > limit:
+            raise self.fail((*path, "period"), f"{period} is too long; at most {limit} "
+                            f"{period.unit.value}")
+        return period
+
+    def zone(self, value: Any, path: FieldPath) -> None:
+        try:
+            load_zone(str(value))
+        except DeadlinesError as exc:
+            raise self.fail(path, exc.message) from None
+
+    def calendar(self, value: Any, path: FieldPath) -> None:
+        """A business calendar the holidays package knows, checked now rather than mid-count."""
+        try:
+            BusinessCalendar(CalendarSpec.parse(value)).validate()
+        except DeadlinesError as exc:
+            raise self.fail(path, exc.message) from None
+        except (TypeError, ValueError, AttributeError, KeyError):
+            raise self.fail(path, "expected a calendar such as FR or AU-VIC, or a mapping "
+                            "{country, subdiv, categories: [...], extra: [YYYY-MM-DD, ...], "
+                            "removed: [...], weekend: [sat, sun]}") from None
+
+    def schedule(self, name: str, spec: dict[str, Any]) -> None:
+        """A support-hours schedule whose every window reads, checked with its line."""
+        path: FieldPath = ("schedules", name)
+        for key in spec:
+            if key not in SCHEDULE_FIELDS:
+                raise self.fail((*path, str(key)),
+                                f"unknown field; expected one of {', '.join(SCHEDULE_FIELDS)}")
+        if spec.get("timezone") is not None:
+            self.zone(spec["timezone"], (*path, "timezone"))
+        if not isinstance(spec.get("holidays", True), bool):
+            raise self.fail((*path, "holidays"), "expected true or false")
+        windows = spec.get("windows")
+        if not isinstance(windows, list) or not windows:
+            raise self.fail((*path, "windows"), "expected a non-empty list of windows")
+        for i, window in enumerate(windows):
+            wpath = (*path, "windows", i)
+            if not isinstance(window, dict) or not {"from", "to"} <= set(window) \
+                    or not set(window) <= {"days", "from", "to"}:
+                raise self.fail(wpath, "expected {days: [mon, ...], from: 'HH:MM', to: 'HH:MM'}"
+                                " or {from: 'sun 22:00', to: 'fri 23:00'}")
+            if "days" in window and (not isinstance(window["days"], list) or not window["days"]
+                                     or not all(isinstance(d, str) for d in window["days"])):
+                raise self.fail((*wpath, "days"), "expected a list of weekdays such as [mon, tue]")
+            for key in ("from", "to"):
+                if not isinstance(window[key], str):
+                    raise self.fail((*wpath, key), "expected a time in quotes, e.g. \"09:00\" or "
+                                    "\"sun 22:00\" (YAML reads an unquoted 17:00 as a number)")
+            try:
+                SupportSchedule.parse(name, {"windows": [window]}, load_zone("UTC"), None)
+            except DeadlinesError as exc:
+                raise self.fail(wpath, exc.message) from None
 
     def direction(self, data: dict[str, Any], path: FieldPath, default: str) -> Direction:
         value = self.choice(data, "direction", path, tuple(d.value for d in Direction), default)
@@ -233,8 +305,12 @@ class _Parser:
             if not _EVENT_RE.match(name):
                 raise self.fail(("events", name), "event types are snake_case")
         severities: dict[str, tuple[str, ...]] = {}
-        for name, spec in (top.get("severities") or {}).items():
-            aliases = (spec or {}).get("aliases", []) if isinstance(spec, dict) else []
+        for name, spec in self.mapping(top.get("severities") or {}, ("severities",)).items():
+            spath: FieldPath = ("severities", str(name))
+            aliases = self.mapping(spec, spath).get("aliases") or [] if spec is not None else []
+            if not isinstance(aliases, list) or not all(
+                    isinstance(a, str | int) and not isinstance(a, bool) for a in aliases):
+                raise self.fail((*spath, "aliases"), "expected a list of names such as [p1]")
             severities[str(name)] = tuple(str(a).lower() for a in aliases)
         regions: dict[str, Region] = {}
         for name, spec in self.mapping(top.get("regions") or {}, ("regions",)).items():
@@ -245,25 +321,34 @@ class _Parser:
                 calendar=spec.get("calendar"),
                 law=self.text(spec, "law", ("regions", name), required=False),
             )
+            self.zone(regions[str(name)].timezone, ("regions", name, "timezone"))
+            if spec.get("calendar") is not None:
+                self.calendar(spec["calendar"], ("regions", name, "calendar"))
         default_region = top.get("default_region")
         if default_region is not None and str(default_region) not in regions:
             raise self.fail(("default_region",), "not one of the regions")
         schedules = {str(k): self.mapping(v, ("schedules", k))
                      for k, v in self.mapping(top.get("schedules") or {}, ("schedules",)).items()}
-        src = top.get("source") or {}
-        src_lines = src.get("lines") if isinstance(src, dict) else None
+        for name, spec in schedules.items():
+            self.schedule(name, spec)
+        src = self.mapping(top.get("source") or {}, ("source",))
+        src_lines = src.get("lines")
+        if src_lines is not None and (not isinstance(src_lines, list) or not src_lines or not all(
+                isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in src_lines)):
+            raise self.fail(("source", "lines"), "expected [first, last] seed line numbers")
         book = Rulebook(
             id=book_id,
             name=self.text(top, "name", ()),
             path=self.doc.file,
-            timezone=self.text(top, "timezone", (), required=not regions,
+            timezone=self.text(top, "timezone", (), required=default_region is None,
                                default=regions[str(default_region)].timezone
                                if default_region else ""),
             calendar=top.get("calendar") or (regions[str(default_region)].calendar
                                              if default_region else None),
             roll=self.choice(top, "roll", (), ROLLS, "none"),
             governing_law=governing,
-            parties={str(k): str(v) for k, v in (top.get("parties") or {}).items()},
+            parties={str(k): str(v) for k, v in self.mapping(top.get("parties") or {},
+                                                             ("parties",)).items()},
             events=events,
             severities=severities,
             schedules=schedules,
@@ -272,6 +357,10 @@ class _Parser:
             source_lines=(int(src_lines[0]), int(src_lines[-1]))
             if isinstance(src_lines, list) and src_lines else None,
         )
+        if top.get("timezone") is not None:
+            self.zone(book.timezone, ("timezone",))
+        if top.get("calendar"):
+            self.calendar(top["calendar"], ("calendar",))
         rules = top.get("rules")
         if not isinstance(rules, list) or not rules:
             raise self.fail(("rules",), "expected a non-empty list of rules")
@@ -316,19 +405,34 @@ class _Parser:
             raise self.fail((*path, "schedule"), "business hours need a schedule")
         if schedule is not None and schedule not in book.schedules:
             raise self.fail((*path, "schedule"), "not one of the rulebook's schedules")
-        if direction is Direction.RECURRING and period is None:
-            raise self.fail((*path, "period"), "a recurring rule needs a period")
+        align = self.choice(data, "align", path, ("anchor", "calendar"), "anchor")
+        if direction is Direction.RECURRING:
+            if period is None or period.amount == 0:
+                raise self.fail((*path, "period"), "a recurring rule needs a period above 0")
+            months = {Unit.MONTHS: period.amount, Unit.YEARS: 12 * period.amount}.get(period.unit)
+            if align == "calendar" and months not in CALENDAR_BLOCKS:
+                raise self.fail((*path, "period"), "a calendar-aligned recurring rule needs 1, "
+                                f"2, 3, 4, 6 or 12 months, not {period}")
+        self.business_hours(period, direction, path)
+        readings_raw = data.get("readings") or []
+        if not isinstance(readings_raw, list):
+            raise self.fail((*path, "readings"), "expected a list of {reading, period, ...}")
         readings = []
-        for i, item in enumerate(data.get("readings") or []):
+        for i, item in enumerate(readings_raw):
             rpath = (*path, "readings", i)
             item = self.mapping(item, rpath)
-            readings.append(Reading(
+            reading = Reading(
                 reading=self.text(item, "reading", rpath),
                 period=self.period(item, rpath) or period,
                 anchor_rule=self.text(item, "from", rpath, required=False) or None,
                 direction=self.direction(item, rpath, direction.value),
                 note=self.text(item, "note", rpath, required=False),
-            ))
+            )
+            self.business_hours(reading.period, reading.direction, rpath)
+            if reading.period is not None and reading.period.unit is Unit.BUSINESS_HOURS \
+                    and schedule is None:
+                raise self.fail((*rpath, "period"), "business hours need the rule's schedule")
+            readings.append(reading)
         return Rule(
             id=rule_id,
             title=self.text(data, "title", path),
@@ -336,7 +440,7 @@ class _Parser:
             events=events,
             period=period,
             direction=direction,
-            align=self.choice(data, "align", path, ("anchor", "calendar"), "anchor"),
+            align=align,
             anchor_rule=self.text(data, "from", path, required=False) or None,
             schedule=schedule,
             severity=severity,
@@ -351,27 +455,66 @@ class _Parser:
             action_fr=self.text(data, "action_fr", path, required=False),
         )
 
+    def business_hours(self, period: Period | None, direction: Direction, path: FieldPath
+                       ) -> None:
+        if period is not None and period.unit is Unit.BUSINESS_HOURS \
+                and direction is not Direction.AFTER:
+            raise self.fail((*path, "direction"), "business hours are only counted forward "
+                            "(direction: after)")
+
     def check_chains(self, book: Rulebook) -> None:
         ids = {r.id for r in book.rules}
         for index, rule in enumerate(book.rules):
-            anchors = [rule.anchor_rule] + [r.anchor_rule for r in rule.readings]
-            for anchor in anchors:
+            anchors = [("from", rule.anchor_rule)] + [
+                (("readings", i, "from"), r.anchor_rule) for i, r in enumerate(rule.readings)]
+            for where, anchor in anchors:
                 if anchor is None:
                     continue
+                path: FieldPath = ("rules", index, *((where,) if isinstance(where, str)
+                                                     else where))
                 if anchor not in ids:
-                    raise self.fail(("rules", index, "from"), f"no rule {anchor!r} to chain from")
+                    raise self.fail(path, f"no rule {anchor!r} to chain from")
                 parents = [r for r in book.rules if r.id == anchor]
                 if not any(set(p.events) & set(rule.events) for p in parents):
-                    raise self.fail(("rules", index, "from"),
-                                    f"rule {anchor!r} is not set off by the same event")
-        # cycles: follow primary anchors
-        by_id = {r.id: r for r in book.rules}
+                    raise self.fail(path, f"rule {anchor!r} is not set off by the same event")
+                if rule.direction is not Direction.RECURRING:
+                    gap = _chain_gap(book, rule, anchor)
+                    if gap is not None:
+                        raise self.fail(path, gap)
+        # cycles, through primary anchors and readings alike
+        edges: dict[str, set[str]] = {}
+        for rule in book.rules:
+            targets = edges.setdefault(rule.id, set())
+            targets |= {a for a in [rule.anchor_rule, *(r.anchor_rule for r in rule.readings)]
+                        if a is not None}
         for index, rule in enumerate(book.rules):
-            seen = {rule.id}
-            current = rule.anchor_rule
-            while current is not None:
-                if current in seen:
+            stack, seen = list(edges[rule.id]), set()
+            while stack:
+                current = stack.pop()
+                if current == rule.id:
                     raise self.fail(("rules", index, "from"), "rules chain from each other in a "
                                     "cycle")
-                seen.add(current)
-                current = by_id[current].anchor_rule
+                if current not in seen:
+                    seen.add(current)
+                    stack.extend(edges.get(current, ()))
+
+
+def _chain_gap(book: Rulebook, rule: Rule, anchor: str) -> str | None:
+    """Why `rule` could not find a due date of `anchor` for one of its events, if it could not.
+
+    The engine anchors a chained step on the parent's due date for the same trigger: a parent
+    that is set off by that event (at the severity asked for), has a period and is not recurring.
+    """
+    for event in rule.events:
+        levelled = any(r.severity for r in book.rules if event in r.events)
+        wanted_options = [rule.severity] if rule.severity else [None, *book.severities]
+        for wanted in wanted_options:
+            if wanted is None and levelled:
+                continue  # such a request needs a severity; it never gets this far
+            if not any(p.id == anchor and event in p.events and p.period is not None
+                       and p.direction is not Direction.RECURRING
+                       and (p.severity is None or p.severity == wanted) for p in book.rules):
+                level = f" at severity {wanted}" if wanted else ""
+                return (f"rule {anchor!r} gives no due date to chain from for {event}{level} "
+                        "(it needs that event, a period, and a direction other than recurring)")
+    return None

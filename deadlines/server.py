@@ -106,13 +106,20 @@ class FeedServer:
     # -- snapshots ------------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
-        """The current snapshot, rebuilt first if its inputs changed."""
+        """The current snapshot, rebuilt first if its inputs changed.
+
+        While one thread rebuilds, the others keep serving the current snapshot."""
         current = self._snapshot
         now = time.monotonic()
         if current is not None and now - self._checked < CHECK_SECONDS:
             return current
-        with self._lock:
+        if not self._lock.acquire(blocking=current is None):
+            assert current is not None
+            return current
+        try:
             current = self._snapshot
+            if current is not None and time.monotonic() - self._checked < CHECK_SECONDS:
+                return current  # another thread checked while this one waited
             self._checked = time.monotonic()
             signature = _signature(self.events_dir, self.tokens_path)
             as_of = self.clock()
@@ -129,6 +136,8 @@ class FeedServer:
                     self.log(f"rebuild failed, serving the previous snapshot: {message}")
             assert self._snapshot is not None
             return self._snapshot
+        finally:
+            self._lock.release()
 
     def _rebuild(self, signature: tuple[Any, ...], as_of: datetime) -> Snapshot:
         report = build(self.events_dir, self.out_dir, as_of, self.options)
@@ -330,7 +339,13 @@ channel. Keep this address private: it opens the feed.</p>
 
 def serve(events_dir: str, *, host: str, port: int, tokens: str, out: str,
           public_url: str | None, options: FeedOptions) -> None:  # pragma: no cover - blocking
+    import logging
+
     from waitress import serve as waitress_serve
+
+    # waitress warns "Task queue depth is N" on every queued request under load; the request
+    # log line already says how long each request took
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
     app = FeedServer(Path(events_dir), Path(out), Path(tokens), options, public_url)
     app.snapshot()  # fail now, with a clear message, on bad input

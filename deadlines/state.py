@@ -28,6 +28,9 @@ class Stamp:
     sequence: int
     last_modified: datetime
     created: datetime
+    # when this deadline was first published as cancelled (the as-of time of that build); the
+    # grace period before a cancelled deadline leaves the feed counts from here at the latest
+    cancelled_since: datetime | None = None
 
 
 class FeedState:
@@ -39,19 +42,22 @@ class FeedState:
     def peek(self, uid: str) -> Stamp | None:
         return self._stamps.get(uid)
 
-    def stamp(self, uid: str, content_hash: str, changed_at: datetime) -> Stamp:
+    def stamp(self, uid: str, content_hash: str, changed_at: datetime, *,
+              cancelled: bool = False, now: datetime | None = None) -> Stamp:
         """The stamp for this content, updating the state if the content changed."""
         changed_at = changed_at.astimezone(UTC).replace(microsecond=0)
         old = self._stamps.get(uid)
+        since = (now or changed_at).astimezone(UTC).replace(microsecond=0) if cancelled else None
         if old is None:
-            new = Stamp(content_hash, 0, changed_at, changed_at)
+            new = Stamp(content_hash, 0, changed_at, changed_at, since)
             self._stamps[uid] = new
             self.added.add(uid)
             return new
         if old.hash == content_hash:  # unchanged, or already bumped by another feed this build
             return old
         later = max(changed_at, old.last_modified + timedelta(seconds=1))
-        new = Stamp(content_hash, old.sequence + 1, later, old.created)
+        keep_since = old.cancelled_since if cancelled and old.cancelled_since else since
+        new = Stamp(content_hash, old.sequence + 1, later, old.created, keep_since)
         self._stamps[uid] = new
         self.changed.add(uid)
         return new
@@ -62,7 +68,9 @@ class FeedState:
             "entries": {
                 uid: {"hash": s.hash, "sequence": s.sequence,
                       "last_modified": s.last_modified.isoformat(),
-                      "created": s.created.isoformat()}
+                      "created": s.created.isoformat(),
+                      **({"cancelled_since": s.cancelled_since.isoformat()}
+                         if s.cancelled_since else {})}
                 for uid, s in sorted(self._stamps.items())
             },
         }
@@ -77,7 +85,9 @@ class FeedState:
             stamps = {
                 uid: Stamp(e["hash"], int(e["sequence"]),
                            datetime.fromisoformat(e["last_modified"]),
-                           datetime.fromisoformat(e["created"]))
+                           datetime.fromisoformat(e["created"]),
+                           datetime.fromisoformat(e["cancelled_since"])
+                           if e.get("cancelled_since") else None)
                 for uid, e in entries.items()
             }
         except FileNotFoundError:

@@ -668,3 +668,23 @@ def test_contract_name_with_a_line_break_builds(tmp_path: Path) -> None:
     data = (out / "nl.ics").read_bytes()
     assert fc.lint(data, AS_OF_DT) == []
     fc.check_parsers(data)
+
+
+def test_backdated_withdrawal_is_shown_cancelled_for_the_grace_period(tmp_path: Path) -> None:
+    """A withdrawal dated long before the build still reaches subscribers as CANCELLED."""
+    from deadlines.recording import record as record_event
+
+    events = tmp_path / "events"
+    events.mkdir()
+    write_log(events, {"id": "bw", "agreement": "freshhawk-standard", "start": "2026-01-05"}, [
+        {"id": "b1", "type": "breach_notice", "at": "2026-05-20"},
+    ])
+    out = tmp_path / "out"
+    api.build(str(events), str(out), as_of=datetime(2026, 6, 1, 12, tzinfo=UTC))
+    assert b"STATUS:CONFIRMED" in (out / "bw.ics").read_bytes()
+    record_event(events / "bw.yaml", "withdrawn", "2026-05-21", ref="b1")  # backdated
+    api.build(str(events), str(out), as_of=datetime(2026, 6, 20, 12, tzinfo=UTC))
+    text = (out / "bw.ics").read_bytes().decode().replace("\r\n ", "")
+    assert "STATUS:CANCELLED" in text and "[CANCELLED]" in text
+    api.build(str(events), str(out), as_of=datetime(2026, 7, 5, 12, tzinfo=UTC))
+    assert "STATUS:CANCELLED" not in (out / "bw.ics").read_bytes().decode()
