@@ -115,7 +115,7 @@ class Computation:
 
 def count(anchor: Moment, period: Period, direction: Direction, settings: Settings,
           schedule: str | None = None, warnings: list[str] | None = None,
-          what: str = "") -> tuple[Due, list[str]]:
+          what: str = "", kind: str = "obligation") -> tuple[Due, list[str]]:
     """One period from one anchor, with the roll convention and the governing-law remark."""
     backward = direction is Direction.BEFORE
     zone = settings.zone
@@ -138,7 +138,7 @@ def count(anchor: Moment, period: Period, direction: Direction, settings: Settin
     if period.unit is Unit.BUSINESS_DAYS:
         due, steps = count_business_days(anchor.day, period.amount, settings.calendar, backward)
     else:
-        due, steps = count_calendar(anchor.day, period, backward)
+        due, steps = count_calendar(anchor.day, period, backward, clamp_up=kind == "right")
     return _settle(due, steps, settings, direction)
 
 
@@ -242,7 +242,11 @@ def compute(book: Rulebook, event: str, trigger: Moment, settings: Settings, *,
         if rule.anchor_rule is not None:
             # A right opens when the obligation before it falls due unmet; a late fulfilment
             # does not move that day, so rights never re-derive from what actually happened.
-            actual = {} if rule.kind == "right" else fulfilled
+            # (A right that follows another right, such as terminating after suspending, does
+            # follow the actual exercise of the first one.)
+            parents = [r for r in book.rules if r.id == rule.anchor_rule]
+            after_duty = rule.kind == "right" and any(p.kind == "obligation" for p in parents)
+            actual = {} if after_duty else fulfilled
             anchor, anchor_text = _chain_anchor(rule.anchor_rule, due_by_rule, actual, zone)
         if rule.period is None:
             out.append(Deadline(rule, event, trigger, anchor, anchor_text, None, [
@@ -251,7 +255,7 @@ def compute(book: Rulebook, event: str, trigger: Moment, settings: Settings, *,
             ]))
             continue
         due, steps = count(anchor, rule.period, rule.direction, settings, rule.schedule,
-                           warnings, what=f"rule {rule.id}")
+                           warnings, what=f"rule {rule.id}", kind=rule.kind)
         head = _headline(rule.period, rule.direction, anchor_text, rule.kind)
         deadline = Deadline(rule, event, trigger, anchor, anchor_text, due, [head, *steps])
         due_by_rule.setdefault(rule.id, due)
@@ -299,7 +303,7 @@ def _alternative(rule: Rule, reading: str, period: Period | None, direction: Dir
     if period is None:
         return Alternative(reading, None, ("No number of days or hours under this reading.",))
     due, steps = count(anchor, period, direction, settings, rule.schedule, warnings,
-                       what=f"rule {rule.id}")
+                       what=f"rule {rule.id}", kind=rule.kind)
     return Alternative(reading, due,
                        (_headline(period, direction, anchor_text, rule.kind), *steps))
 

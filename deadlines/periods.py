@@ -143,8 +143,13 @@ def _shift_days(anchor: date, days: int) -> date:
         ) from None
 
 
-def count_calendar(anchor: date, period: Period, backward: bool) -> tuple[date, list[str]]:
-    """days / weeks / months / years from a date, the anchor day not counted."""
+def count_calendar(anchor: date, period: Period, backward: bool, clamp_up: bool = False
+                   ) -> tuple[date, list[str]]:
+    """days / weeks / months / years from a date, the anchor day not counted.
+
+    `clamp_up`: for a right (the earliest day someone may act), a month count that lands on a
+    day the month does not have opens the day after the month's end instead of on its last
+    day, so that counting back from that day gives the whole period again."""
     sign = -1 if backward else 1
     steps: list[str] = []
     if period.unit in (Unit.DAYS, Unit.WEEKS):
@@ -176,7 +181,15 @@ def count_calendar(anchor: date, period: Period, backward: bool) -> tuple[date, 
         f"{period} {word} {fmt_day(anchor)}: the same day number, {months} months "
         f"{'earlier' if backward else 'later'}, counted from the anchor."
     )
-    if clamped:
+    if clamped and clamp_up and not backward:
+        later = _shift_days(due, 1)
+        steps.append(
+            f"{due:%B %Y} has no day {anchor.day}. The period would end on the last day of the "
+            f"month, {fmt_day(due)}, but counting {period} back from that day does not reach "
+            f"{fmt_short(anchor)}; a right therefore opens the day after, {fmt_day(later)}."
+        )
+        due = later
+    elif clamped:
         steps.append(
             f"{due:%B %Y} has no day {anchor.day}, so the period ends on the last day of the "
             f"month, {fmt_day(due)}."

@@ -124,6 +124,41 @@ def test_primary_reading_is_the_earliest(name: str, when: str) -> None:
 
 
 @pytest.mark.parametrize("name", BOOKS)
+@pytest.mark.parametrize("when", TRIGGERS)
+def test_primary_reading_of_a_right_is_the_latest(name: str, when: str) -> None:
+    """For a right, acting too early is the risk: its primary opening date is the latest."""
+    book = rulebook.load(name)
+    settings = Settings.resolve(book)
+    trigger = parse_when(when, settings.zone)
+    problems = []
+    for rule in book.rules:
+        if rule.kind != "right" or not rule.readings or rule.period is None:
+            continue
+        for event in rule.events:
+            result = compute(book, event, trigger, settings, severity=rule.severity)
+            for d in result.deadlines:
+                if d.rule is not rule or d.due is None:
+                    continue
+                for alt in d.alternatives:
+                    if alt.due is not None and \
+                            _as_instant(alt.due, settings) > _as_instant(d.due, settings):
+                        problems.append(f"{rule.key}: primary {d.due}, '{alt.reading}' {alt.due}")
+    assert not problems, "\n".join(problems)
+
+
+def test_a_right_counted_in_months_never_opens_on_a_clamped_day() -> None:
+    """« au moins six (6) mois à l'avance »: notice received 31 Aug 2026. Counting forward gives
+    28 Feb 2027 (no 31 Feb), but 6 months back from 28 Feb is 28 Aug, after the notice: the
+    earliest end-of-life date is 1 Mar 2027, and eol-notice agrees (EOL 1 Mar -> notice by
+    1 Sep)."""
+    report = api.compute_json("freshhawk-standard", "eol_notice", "2026-08-31")
+    assert next(d["due"] for d in report["deadlines"] if d["rule"] == "eol-earliest") == \
+        "2027-03-01"
+    back = api.compute_json("freshhawk-standard", "eol_planned", "2027-02-28")
+    assert next(d["due"] for d in back["deadlines"] if d["rule"] == "eol-notice") == "2026-08-28"
+
+
+@pytest.mark.parametrize("name", BOOKS)
 def test_catalog_lists_every_rule(name: str) -> None:
     rows = api.catalog(name)
     assert len(rows) == len(rulebook.load(name).rules)

@@ -85,15 +85,16 @@ def test_bcr_payment_suspension_4_2_day_sixteen():
 
 
 def test_bcr_payment_termination_4_2_after_thirty_days_of_interruption():
-    """4.2 « après une 30 (trente) jours d'interruption totale »: suspension 18 Mar + 30 = 17 Apr
-    (18 Mar + 13 = 31 Mar, + 17 = 17 Apr)."""
-    assert due("bcr", "payment_default", "2026-03-02", "payment-termination") == "2026-04-17"
+    """4.2 « après une 30 (trente) jours d'interruption totale »: suspended 18 Mar; the 30 whole
+    days of interruption are 19 Mar - 17 Apr, so the right opens 18 Apr (18 Mar + 31 days).
+    For a right the primary is the latest opening date."""
+    assert due("bcr", "payment_default", "2026-03-02", "payment-termination") == "2026-04-18"
 
 
-def test_bcr_payment_termination_alternative_counts_from_day_after_suspension():
-    """Reading: the suspension day is not a whole day -> 18 Mar + 31 = 18 Apr."""
+def test_bcr_payment_termination_alternative_counts_the_suspension_day():
+    """Reading: the suspension day is day 1 -> 18 Mar + 30 = 17 Apr (one day earlier)."""
     assert alternatives("bcr", "payment_default", "2026-03-02", "payment-termination") == [
-        "2026-04-18"]
+        "2026-04-17"]
 
 
 def test_bcr_uptime_6_2_each_calendar_month_closes_at_month_end():
@@ -128,8 +129,9 @@ def test_bcr_eol_earliest_6_3_six_months_after_notice():
 
 
 def test_bcr_eol_earliest_month_end_clamped():
-    """Notice 31 Aug 2026 + 6 months -> 28 Feb 2027 (no 31 Feb)."""
-    assert due("bcr", "eol_notice", "2026-08-31", "eol-earliest") == "2027-02-28"
+    """Notice 31 Aug 2026 + 6 months: no 31 Feb 2027, and 6 months back from 28 Feb is only
+    28 Aug, so the right opens on 1 Mar 2027 (as Código Civil art. 132 §3 also counts)."""
+    assert due("bcr", "eol_notice", "2026-08-31", "eol-earliest") == "2027-03-01"
 
 
 def test_bcr_data_access_request_notice_7_8_fifteen_days_before():
@@ -359,9 +361,10 @@ def test_aircall_eol_notice_11_5_six_months_before():
     assert due("aircall", "eol_planned", "2026-09-30", "eol-notice") == "2026-03-30"
 
 
-def test_aircall_eol_earliest_11_5_clamped_to_september_30():
-    """Notice 31 Mar 2026 + 6 months: no 31 Sep -> 30 Sep 2026."""
-    assert due("aircall", "eol_notice", "2026-03-31", "eol-earliest") == "2026-09-30"
+def test_aircall_eol_earliest_11_5_clamped_opens_october_1():
+    """Notice 31 Mar 2026 + 6 months: no 31 Sep; 6 months back from 30 Sep is 30 Mar, before
+    the notice, so the earliest end-of-life date is 1 Oct 2026."""
+    assert due("aircall", "eol_notice", "2026-03-31", "eol-earliest") == "2026-10-01"
 
 
 def test_aircall_claim_notice_10_4_one_year():

@@ -111,8 +111,9 @@ def test_eol_earliest_8_4_six_months_after_notice(book):
 
 
 def test_eol_earliest_8_4_month_end_clamped():
-    """8.4: notice 31 Aug 2026 -> 31 Feb 2027 does not exist -> 28 Feb 2027."""
-    assert due(STD, "eol_notice", "2026-08-31", "eol-earliest") == "2027-02-28"
+    """8.4: notice 31 Aug 2026 -> 31 Feb 2027 does not exist; 6 months back from 28 Feb is
+    28 Aug, before the notice, so the earliest end-of-life date is 1 Mar 2027."""
+    assert due(STD, "eol_notice", "2026-08-31", "eol-earliest") == "2027-03-01"
 
 
 # --- 9.3 liability look-back ------------------------------------------------------------------

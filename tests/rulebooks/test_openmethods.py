@@ -84,8 +84,9 @@ def test_eol_earliest_1_9_six_months_after_notice():
 
 
 def test_eol_earliest_1_9_month_end():
-    """1.9: notice received 31 August 2026 + 6 months -> 28 February 2027 (clamped)."""
-    assert due("eol_notice", "2026-08-31", "eol-earliest") == "2027-02-28"
+    """1.9: notice received 31 August 2026 + 6 months: no 31 February 2027, and 6 months back
+    from 28 February is 28 August, so the right opens on 1 March 2027."""
+    assert due("eol_notice", "2026-08-31", "eol-earliest") == "2027-03-01"
 
 
 def test_cure_8_2_thirty_days_after_notice():

@@ -89,8 +89,9 @@ def test_eol_earliest_six_months_after_the_notice():
 
 
 def test_eol_earliest_month_end_clamps_to_28_february_2027():
-    """Notice received 31 Aug 2026: six months -> 28 Feb 2027 (not a leap year)."""
-    assert due("eol_notice", "2026-08-31", "eol-earliest") == "2027-02-28"
+    """Notice received 31 Aug 2026: six months -> no 31 Feb 2027; a right opens the day after
+    the month's end, 1 Mar 2027 (6 months back from 28 Feb would be only 28 Aug)."""
+    assert due("eol_notice", "2026-08-31", "eol-earliest") == "2027-03-01"
 
 
 # --- TEMPS DE DISPONIBILITÉ (L2113): uptime, maintenance cap and notice -----------------------
