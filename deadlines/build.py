@@ -8,6 +8,7 @@ output makes two builds at once take turns.
 from __future__ import annotations
 
 import fcntl
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from .eventlog import ContractLog, load_dir
 from .feeds import FEED_SIZE_WARNING, LABELS, Entry, FeedOptions, entries, path_for, render
-from .state import STATE_FILE, FeedState, atomic_write
+from .state import STATE_FILE, FeedState, atomic_write, stage
 from .tracking import Tracked, track
 
 LOCK_FILE = ".deadlines.lock"
@@ -74,7 +75,10 @@ def plan_feeds(logs: list[ContractLog], tracked: dict[str, list[Tracked]], as_of
 
 def build(events_dir: str | Path, out_dir: str | Path, as_of: datetime,
           options: FeedOptions | None = None,
-          progress: Callable[[int], None] | None = None) -> BuildReport:
+          progress: Callable[[int], None] | None = None, keep_feeds: bool = False
+          ) -> BuildReport:
+    """Build every feed; `keep_feeds` keeps their bytes and entries in the report (the server
+    serves from them; a cron build lets them go as soon as each file is staged)."""
     options = options or FeedOptions()
     out = Path(out_dir)
     logs = load_dir(events_dir)  # raises DeadlinesError before anything is touched
@@ -90,22 +94,33 @@ def build(events_dir: str | Path, out_dir: str | Path, as_of: datetime,
         state = FeedState.load(out)
         feeds = plan_feeds(logs, tracked, as_of, options, state)
         rendered: dict[str, bytes] = {}  # each VEVENT serialised once, shared by its feeds
-        for feed in feeds:
-            feed.data = render(feed.name, feed.id, feed.items, state, options, rendered, as_of)
-            report.events_written += len(feed.items)
-            report.feeds[feed.id] = feed
-        for feed in feeds:
-            path = path_for(out, feed.id)
-            if len(feed.data) > FEED_SIZE_WARNING:
-                report.warnings.append(
-                    f"{path}: {len(feed.data):,} bytes; Google Calendar stops reading "
-                    "subscribed feeds at about 1 MB (narrow the window with --past-days or "
-                    "--horizon)")
-            if _same_bytes(path, feed.data):
-                report.unchanged.append(path)
-                continue
-            atomic_write(path, feed.data)
-            report.written.append(path)
+        staged: list[tuple[Path, Path]] = []  # (temporary file, target), renamed at the end
+        try:
+            for feed in feeds:
+                data = render(feed.name, feed.id, feed.items, state, options, rendered, as_of)
+                report.events_written += len(feed.items)
+                path = path_for(out, feed.id)
+                if len(data) > FEED_SIZE_WARNING:
+                    report.warnings.append(
+                        f"{path}: {len(data):,} bytes; Google Calendar stops reading "
+                        "subscribed feeds at about 1 MB (narrow the window with --past-days or "
+                        "--horizon)")
+                if _same_bytes(path, data):
+                    report.unchanged.append(path)
+                else:
+                    staged.append((stage(path, data), path))
+                if keep_feeds:
+                    feed.data = data
+                    report.feeds[feed.id] = feed
+            # every feed is rendered and on disk before any is replaced: a failure above leaves
+            # the previous set whole
+            for temporary, path in staged:
+                os.replace(temporary, path)
+                report.written.append(path)
+            staged = []
+        finally:
+            for temporary, _ in staged:
+                temporary.unlink(missing_ok=True)
         state_bytes = state.to_json().encode()
         if not _same_bytes(out / STATE_FILE, state_bytes):
             atomic_write(out / STATE_FILE, state_bytes)
@@ -116,7 +131,17 @@ def build(events_dir: str | Path, out_dir: str | Path, as_of: datetime,
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:
+    """Whether the file holds exactly `data`, read in chunks (feeds can be large)."""
     try:
-        return path.read_bytes() == data
+        if path.stat().st_size != len(data):
+            return False
+        view = memoryview(data)
+        with open(path, "rb") as handle:
+            offset = 0
+            while chunk := handle.read(1 << 20):
+                if view[offset:offset + len(chunk)] != chunk:
+                    return False
+                offset += len(chunk)
+        return offset == len(data)
     except OSError:
         return False

@@ -140,7 +140,7 @@ class FeedServer:
             self._lock.release()
 
     def _rebuild(self, signature: tuple[Any, ...], as_of: datetime) -> Snapshot:
-        report = build(self.events_dir, self.out_dir, as_of, self.options)
+        report = build(self.events_dir, self.out_dir, as_of, self.options, keep_feeds=True)
         feeds = {feed_id: publish(feed) for feed_id, feed in report.feeds.items()}
         return Snapshot(feeds, time.monotonic(), as_of, signature,
                         TokenStore.load(self.tokens_path))

@@ -100,6 +100,11 @@ class FeedState:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write to a temporary file in the same directory, then rename over the target."""
+    os.replace(stage(path, data), path)
+
+
+def stage(path: Path, data: bytes) -> Path:
+    """`data` written and synced to a temporary file beside `path`, ready to rename over it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -108,8 +113,8 @@ def atomic_write(path: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    return Path(tmp)

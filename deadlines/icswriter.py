@@ -1,0 +1,117 @@
+"""A direct VEVENT writer: the same bytes icalendar 7 writes for our events, about 20x faster.
+
+Why it exists (measured, `bench/build.py`): with icalendar's component model a 10,000-contract
+portfolio (375,041 distinct VEVENTs) took 199 s to build, 90 % of it in icalendar's
+`to_ical` (its per-character `_foldline` alone 40 %). Feeds hold one fixed shape of event, so
+this module writes that shape directly, with RFC 5545 TEXT escaping and icalendar's folding
+rule (at most 74 octets a line, never inside a UTF-8 character, never right after a backslash
+escape). `tests/test_icswriter.py` checks it byte for byte against icalendar on every sample
+feed and on generated text, and the build can still use icalendar (`FeedOptions.writer`).
+
+One deliberate difference: icalendar turns a literal backslash-N in a text into a line break
+(C:\\New becomes C: and a new line "ew"); this writer keeps what the person wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+FOLD_LIMIT = 74  # octets of content per physical line, as icalendar folds
+_CONTINUATION = 0b1100_0000
+_CONT_MARK = 0b1000_0000
+_ESCAPE_STARTS = (ord("\\"), ord("^"))
+
+
+def escape_text(text: str) -> str:
+    """RFC 5545 3.3.11 TEXT: backslash, semicolon, comma and line breaks escaped."""
+    return (
+        text.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+        .replace("\r", "\\n")
+    )
+
+
+def fold(line: bytes) -> bytes:
+    """Fold one content line: segments of at most 74 octets joined by CRLF + space, cut only
+    between UTF-8 characters and never right after a backslash or caret (an escape stays
+    whole on the next line)."""
+    size = len(line)
+    if size <= FOLD_LIMIT:
+        return line
+    parts: list[bytes] = []
+    start = 0
+    while size - start > FOLD_LIMIT:
+        end = start + FOLD_LIMIT
+        while line[end] & _CONTINUATION == _CONT_MARK:  # inside a UTF-8 character
+            end -= 1
+        if line[end - 1] in _ESCAPE_STARTS and end - 1 > start:
+            end -= 1
+        parts.append(line[start:end])
+        start = end
+    parts.append(line[start:])
+    return b"\r\n ".join(parts)
+
+
+def _line(name: str, value: str) -> bytes:
+    return fold(f"{name}:{value}".encode()) + b"\r\n"
+
+
+def utc_stamp(moment: datetime) -> str:
+    return f"{moment:%Y%m%dT%H%M%SZ}"
+
+
+def duration(delta: timedelta) -> str:
+    """icalendar's vDuration text for a whole number of days, hours or minutes."""
+    sign = ""
+    if delta.days < 0:
+        sign, delta = "-", -delta
+    timepart = ""
+    if delta.seconds:
+        hours, rest = divmod(delta.seconds, 3600)
+        minutes, seconds = divmod(rest, 60)
+        timepart = "T" + (f"{hours}H" if hours else "") + (
+            f"{minutes}M" if minutes or (hours and seconds) else "") + (
+            f"{seconds}S" if seconds else "")
+    if delta.days == 0 and timepart:
+        return f"{sign}P{timepart}"
+    return f"{sign}P{delta.days}D{timepart}"
+
+
+def vevent(*, uid: str, summary: str, description: str, start: date | datetime,
+           stamp: datetime, created: datetime, sequence: int, cancelled: bool,
+           categories: Sequence[str], alarms: Sequence[tuple[timedelta, str]]) -> bytes:
+    """One VEVENT, properties in icalendar's canonical order (sorted=True)."""
+    out = [b"BEGIN:VEVENT\r\n", _line("SUMMARY", escape_text(summary))]
+    if isinstance(start, datetime):
+        out.append(_line("DTSTART", utc_stamp(start)))
+    else:
+        out.append(_line("DTSTART;VALUE=DATE", f"{start:%Y%m%d}"))
+        out.append(_line("DTEND;VALUE=DATE", f"{start + timedelta(days=1):%Y%m%d}"))
+    out += [
+        _line("DTSTAMP", utc_stamp(stamp)),
+        _line("UID", escape_text(uid)),
+        _line("SEQUENCE", str(sequence)),
+        _line("CATEGORIES", ",".join(escape_text(c) for c in categories)),
+        _line("CREATED", utc_stamp(created)),
+        _line("DESCRIPTION", escape_text(description)),
+        _line("LAST-MODIFIED", utc_stamp(stamp)),
+        _line("STATUS", "CANCELLED" if cancelled else "CONFIRMED"),
+        _line("TRANSP", "TRANSPARENT"),
+    ]
+    base = uid.split("@")[0]
+    domain = uid.split("@", 1)[1] if "@" in uid else ""
+    for index, (trigger, text) in enumerate(alarms):
+        out += [
+            b"BEGIN:VALARM\r\n",
+            _line("ACTION", "DISPLAY"),
+            _line("DESCRIPTION", escape_text(text)),
+            _line("TRIGGER", duration(trigger)),
+            _line("UID", escape_text(f"{base}-alarm-{index}@{domain}")),
+            b"END:VALARM\r\n",
+        ]
+    out.append(b"END:VEVENT\r\n")
+    return b"".join(out)
