@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import rulebook as rulebooks
-from .calendars import BusinessCalendar, CalendarSpec, load_zone
+from .calendars import load_zone
 from .engine import Settings
 from .errors import DeadlinesError
 from .moments import Moment, parse_when, start_instant
@@ -105,7 +105,20 @@ class ContractLog:
 
     @property
     def withdrawn_ids(self) -> set[str]:
-        return {e.ref for e in self.events if e.type == WITHDRAWN and e.ref}
+        return effective_withdrawals(self.events)
+
+
+def effective_withdrawals(events: list[LoggedEvent]) -> set[str]:
+    """The ids withdrawn by a withdrawal that is not itself withdrawn.
+
+    A withdrawal recorded in error is withdrawn like any other entry, and the event it named
+    counts again. A ref only points back, so one pass from the end settles every chain.
+    """
+    withdrawn: set[str] = set()
+    for event in reversed(events):
+        if event.type == WITHDRAWN and event.ref and event.id not in withdrawn:
+            withdrawn.add(event.ref)
+    return withdrawn
 
 
 def fulfilled_rules(event: LoggedEvent) -> tuple[str, ...]:
@@ -205,15 +218,10 @@ class _LogParser:
         roll = self.text(data, "roll", path)
         calendar = data.get("calendar")
         try:
-            if calendar is not None:  # a country the holidays package knows, checked now
-                BusinessCalendar(CalendarSpec.parse(calendar)).validate()
+            if calendar is not None:  # checked now, not mid-count (see check_calendar)
+                rulebooks.check_calendar(calendar)
         except DeadlinesError as exc:
             raise self.wrap((*path, "calendar"), exc) from None
-        except (TypeError, ValueError, AttributeError, KeyError):
-            raise self.fail((*path, "calendar"),
-                            "expected a calendar such as FR or AU-VIC, or a mapping {country, "
-                            "subdiv, categories: [...], extra: [YYYY-MM-DD, ...], removed: [...], "
-                            "weekend: [sat, sun]}") from None
         try:
             settings = Settings.resolve(book, tz=tz, calendar=calendar, roll=roll, region=region)
         except DeadlinesError as exc:
@@ -337,7 +345,7 @@ class _LogParser:
 def find_open_trigger(event: LoggedEvent, triggers: set[str], earlier: list[LoggedEvent]
                       ) -> LoggedEvent | None:
     """The latest earlier trigger of a matching type that is not withdrawn."""
-    withdrawn = {e.ref for e in earlier if e.type == WITHDRAWN}
+    withdrawn = effective_withdrawals(earlier)
     for candidate in reversed(earlier):
         if candidate.type in triggers and candidate.id not in withdrawn:
             return candidate

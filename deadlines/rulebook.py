@@ -138,9 +138,14 @@ def load(name_or_path: str) -> Rulebook:
     if name_or_path.endswith((".yaml", ".yml")) or "/" in name_or_path:
         return _load_file(str(Path(name_or_path)))
     path = RULEBOOK_DIR / f"{name_or_path}.yaml"
-    if not _ID_RE.match(name_or_path) or not path.exists():
+    try:
+        shipped = bool(_ID_RE.match(name_or_path)) and path.exists()
+    except OSError:  # e.g. a name longer than the file system allows
+        shipped = False
+    if not shipped:
+        shown = name_or_path if len(name_or_path) <= 60 else name_or_path[:60] + "..."
         raise DeadlinesError(
-            f"unknown agreement {name_or_path!r}; expected one of {', '.join(available())} "
+            f"unknown agreement {shown!r}; expected one of {', '.join(available())} "
             "or the path of a rulebook .yaml file"
         )
     return _load_file(str(path))
@@ -164,6 +169,22 @@ def _load_version(path: str, version: tuple[int, int, int]) -> Rulebook:
 def parse(doc: Located) -> Rulebook:
     p = _Parser(doc)
     return p.rulebook()
+
+
+def check_calendar(value: Any) -> None:
+    """A business calendar that can be counted on, checked when a file is read rather than
+    mid-count: a shape CalendarSpec reads, a country the holidays package knows, and at least
+    one business day a week (with none, a business-day count would never end)."""
+    try:
+        spec = CalendarSpec.parse(value)
+    except (TypeError, ValueError, AttributeError, KeyError):
+        raise DeadlinesError("expected a calendar such as FR or AU-VIC, or a mapping {country, "
+                             "subdiv, categories: [...], extra: [YYYY-MM-DD, ...], removed: "
+                             "[...], weekend: [sat, sun]}") from None
+    if len(spec.weekend) >= 7:
+        raise DeadlinesError("the weekend covers all seven days; a calendar needs at least one "
+                             "business day a week")
+    BusinessCalendar(spec).validate()
 
 
 class _Parser:
@@ -231,15 +252,10 @@ class _Parser:
             raise self.fail(path, exc.message) from None
 
     def calendar(self, value: Any, path: FieldPath) -> None:
-        """A business calendar the holidays package knows, checked now rather than mid-count."""
         try:
-            BusinessCalendar(CalendarSpec.parse(value)).validate()
+            check_calendar(value)
         except DeadlinesError as exc:
             raise self.fail(path, exc.message) from None
-        except (TypeError, ValueError, AttributeError, KeyError):
-            raise self.fail(path, "expected a calendar such as FR or AU-VIC, or a mapping "
-                            "{country, subdiv, categories: [...], extra: [YYYY-MM-DD, ...], "
-                            "removed: [...], weekend: [sat, sun]}") from None
 
     def schedule(self, name: str, spec: dict[str, Any]) -> None:
         """A support-hours schedule whose every window reads, checked with its line."""

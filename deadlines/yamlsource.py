@@ -64,6 +64,8 @@ class Located:
 def dotted(path: FieldPath) -> str:
     out = ""
     for part in path:
+        if not isinstance(part, int) and not str(part).isprintable():
+            part = repr(str(part))  # a key with a line break must not break the error line
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
@@ -160,11 +162,11 @@ def _index(node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int], file: 
         seen: set[str] = set()
         for key_node, value_node in node.value:
             key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
-            if isinstance(key_node, yaml.ScalarNode):
-                _construct_scalar(key_node, file, loader)
             if key == "<<":
                 raise DeadlinesError("YAML merge keys (<<) are not allowed", file=file,
                                      line=key_node.start_mark.line + 1)
+            if isinstance(key_node, yaml.ScalarNode):
+                _construct_scalar(key_node, file, loader)
             if key in seen:
                 raise DeadlinesError(f"duplicate key {key!r}", file=file,
                                      line=key_node.start_mark.line + 1)
