@@ -45,6 +45,11 @@ def weekday_index(word: str) -> int:
     return WEEKDAYS.index(key)
 
 
+def _as_list(value: Any) -> list[Any]:
+    """A YAML list, or one scalar taken as a list of one (`categories: public`)."""
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
 def _parse_day(value: Any) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
@@ -91,7 +96,8 @@ class CalendarSpec:
             return cls(
                 country=base.country,
                 subdiv=str(subdiv).upper() if subdiv else None,
-                categories=tuple(str(c).lower() for c in value.get("categories", ["public"])),
+                categories=tuple(str(c).lower() for c in _as_list(value.get("categories",
+                                                                            ["public"]))),
                 extra=frozenset(_parse_day(d) for d in value.get("extra", []) or []),
                 removed=frozenset(_parse_day(d) for d in value.get("removed", []) or []),
                 weekend=frozenset(weekday_index(w) for w in value.get("weekend", ["sat", "sun"])),
@@ -100,7 +106,11 @@ class CalendarSpec:
 
     @property
     def label(self) -> str:
-        return f"{self.country}-{self.subdiv}" if self.subdiv else self.country
+        base = f"{self.country}-{self.subdiv}" if self.subdiv else self.country
+        if self.weekend != frozenset({5, 6}):
+            days = "/".join(WEEKDAY_NAMES[d][:3] for d in sorted(self.weekend)) or "none"
+            base += f" (days off: {days})"
+        return base
 
 
 @cache

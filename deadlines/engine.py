@@ -7,7 +7,7 @@ reads files or the clock.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,7 @@ from .periods import (
     count_calendar,
     fmt_day,
 )
-from .rulebook import Rule, Rulebook
+from .rulebook import Reading, Rule, Rulebook
 
 Due = date | datetime  # a whole day (date) or an instant (aware datetime in the contract zone)
 DEFAULT_HORIZON_MONTHS = 12
@@ -43,6 +43,16 @@ class Settings:
     law_extension: str
     law_note: str
     schedules: dict[str, SupportSchedule] = field(default_factory=dict)
+    _variants: dict[tuple[int, ...], BusinessCalendar] = field(default_factory=dict, repr=False)
+
+    def calendar_for(self, weekend: tuple[int, ...] | None) -> BusinessCalendar:
+        """The business calendar, or the same holidays on a rule's own working week."""
+        if weekend is None or frozenset(weekend) == self.calendar.spec.weekend:
+            return self.calendar
+        if weekend not in self._variants:
+            spec = replace(self.calendar.spec, weekend=frozenset(weekend))
+            self._variants[weekend] = BusinessCalendar(spec)
+        return self._variants[weekend]
 
     @classmethod
     def resolve(cls, book: Rulebook, *, tz: str | None = None, calendar: object = None,
@@ -115,7 +125,8 @@ class Computation:
 
 def count(anchor: Moment, period: Period, direction: Direction, settings: Settings,
           schedule: str | None = None, warnings: list[str] | None = None,
-          what: str = "", kind: str = "obligation") -> tuple[Due, list[str]]:
+          what: str = "", kind: str = "obligation", weekend: tuple[int, ...] | None = None
+          ) -> tuple[Due, list[str]]:
     """One period from one anchor, with the roll convention and the governing-law remark."""
     backward = direction is Direction.BEFORE
     zone = settings.zone
@@ -135,17 +146,17 @@ def count(anchor: Moment, period: Period, direction: Direction, settings: Settin
                 raise DeadlinesError("business hours need a support schedule")
             return add_business_time(instant, period, settings.schedules[schedule], zone)
         return add_exact(instant, period, zone, backward)
+    calendar = settings.calendar_for(weekend)
     if period.unit is Unit.BUSINESS_DAYS:
-        due, steps = count_business_days(anchor.day, period.amount, settings.calendar, backward)
+        due, steps = count_business_days(anchor.day, period.amount, calendar, backward)
     else:
         due, steps = count_calendar(anchor.day, period, backward, clamp_up=kind == "right")
-    return _settle(due, steps, settings, direction)
+    return _settle(due, steps, settings, direction, calendar)
 
 
-def _settle(due: date, steps: list[str], settings: Settings, direction: Direction
-            ) -> tuple[date, list[str]]:
+def _settle(due: date, steps: list[str], settings: Settings, direction: Direction,
+            cal: BusinessCalendar) -> tuple[date, list[str]]:
     """Say whether the last day is a business day; roll only if the contract opted in."""
-    cal = settings.calendar
     reason = cal.closed_reason(due)
     if reason is None:
         steps.append(f"{fmt_day(due)} is a business day on the {cal.label} calendar.")
@@ -255,16 +266,15 @@ def compute(book: Rulebook, event: str, trigger: Moment, settings: Settings, *,
             ]))
             continue
         due, steps = count(anchor, rule.period, rule.direction, settings, rule.schedule,
-                           warnings, what=f"rule {rule.id}", kind=rule.kind)
+                           warnings, what=f"rule {rule.id}", kind=rule.kind,
+                           weekend=rule.weekend)
         head = _headline(rule.period, rule.direction, anchor_text, rule.kind)
         deadline = Deadline(rule, event, trigger, anchor, anchor_text, due, [head, *steps])
         due_by_rule.setdefault(rule.id, due)
         for reading in rule.readings:
             deadline.alternatives.append(
-                _alternative(rule, reading.reading, reading.period, reading.direction,
-                             reading.anchor_rule, trigger, trigger_label, due_by_rule, fulfilled,
-                             settings, warnings, anchor, anchor_text)
-            )
+                _alternative(rule, reading, (anchor, anchor_text), due_by_rule, fulfilled,
+                             settings, warnings))
         out.append(deadline)
     position = {id(rule): index for index, rule in enumerate(book.rules)}
     out.sort(key=lambda d: position[id(d.rule)])  # the rulebook's order; stable for occurrences
@@ -293,19 +303,22 @@ def _chain_anchor(parent: str, due_by_rule: Mapping[str, Due], fulfilled: Mappin
     return Moment.of_due(due, zone), f"from the due date of {parent} ({described})"
 
 
-def _alternative(rule: Rule, reading: str, period: Period | None, direction: Direction,
-                 anchor_rule: str | None, trigger: Moment, trigger_label: str,
+def _alternative(rule: Rule, reading: Reading, anchored: tuple[Moment, str],
                  due_by_rule: Mapping[str, Due], fulfilled: Mapping[str, Moment],
-                 settings: Settings, warnings: list[str], anchor: Moment, anchor_text: str
-                 ) -> Alternative:
-    if anchor_rule is not None and anchor_rule != rule.anchor_rule:
-        anchor, anchor_text = _chain_anchor(anchor_rule, due_by_rule, fulfilled, settings.zone)
-    if period is None:
-        return Alternative(reading, None, ("No number of days or hours under this reading.",))
-    due, steps = count(anchor, period, direction, settings, rule.schedule, warnings,
-                       what=f"rule {rule.id}", kind=rule.kind)
-    return Alternative(reading, due,
-                       (_headline(period, direction, anchor_text, rule.kind), *steps))
+                 settings: Settings, warnings: list[str]) -> Alternative:
+    """One other reading of the rule, counted from its own anchor when it names one."""
+    anchor, anchor_text = anchored
+    if reading.anchor_rule is not None and reading.anchor_rule != rule.anchor_rule:
+        anchor, anchor_text = _chain_anchor(reading.anchor_rule, due_by_rule, fulfilled,
+                                            settings.zone)
+    if reading.period is None:
+        return Alternative(reading.reading, None,
+                           ("No number of days or hours under this reading.",))
+    due, steps = count(anchor, reading.period, reading.direction, settings, rule.schedule,
+                       warnings, what=f"rule {rule.id}", kind=rule.kind, weekend=reading.weekend)
+    return Alternative(reading.reading, due,
+                       (_headline(reading.period, reading.direction, anchor_text, rule.kind),
+                        *steps))
 
 
 def _recurring(rule: Rule, event: str, start: Moment, settings: Settings,

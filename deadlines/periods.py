@@ -158,13 +158,16 @@ def count_calendar(anchor: date, period: Period, backward: bool, clamp_up: bool 
         if period.unit is Unit.WEEKS:
             steps.append(f"{period} = {days} days.")
         first = _shift_days(anchor, sign)
-        if backward:
-            steps.append(
-                f"Counting back from {fmt_short(anchor)}, which is not counted; "
-                f"day 1 is {fmt_short(first)}; day {days} is {fmt_day(due)}."
-            )
-        elif days == 0:
+        if days == 0:
             steps.append(f"0 days: the same day, {fmt_day(due)}.")
+        elif backward:
+            last = f"day {days} is {fmt_day(due)}" if days > 1 else f"day 1 is {fmt_day(due)}"
+            lead = f"day 1 is {fmt_short(first)}; " if days > 1 else ""
+            steps.append(
+                f"Counting back from {fmt_short(anchor)}, which is not counted; {lead}{last}."
+            )
+        elif days == 1:
+            steps.append(f"{fmt_short(anchor)} not counted; day 1 is {fmt_day(due)}.")
         else:
             middle = " ... " if days > 2 else " "
             steps.append(
@@ -177,8 +180,9 @@ def count_calendar(anchor: date, period: Period, backward: bool, clamp_up: bool 
     word = "before" if backward else "after"
     if period.unit is Unit.YEARS:
         steps.append(f"{period} = {months} months.")
+    plural = "month" if months == 1 else "months"
     steps.append(
-        f"{period} {word} {fmt_day(anchor)}: the same day number, {months} months "
+        f"{period} {word} {fmt_day(anchor)}: the same day number, {months} {plural} "
         f"{'earlier' if backward else 'later'}, counted from the anchor."
     )
     if clamped and clamp_up and not backward:
@@ -212,6 +216,8 @@ def count_business_days(
     first: date | None = None
     while counted < amount:
         current = current + step
+        if abs((current - anchor).days) > MAX_BUSINESS_DAYS * 7:
+            raise DeadlinesError(f"the {cal.label} calendar has no business day to count on")
         reason = cal.closed_reason(current)
         if reason is None:
             counted += 1

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .calendars import BusinessCalendar, CalendarSpec, SupportSchedule, load_zone
+from .calendars import BusinessCalendar, CalendarSpec, SupportSchedule, load_zone, weekday_index
 from .errors import DeadlinesError
 from .periods import MAX_BUSINESS_DAYS, Direction, Period, Unit
 from .yamlsource import FieldPath, Located, load_path
@@ -44,6 +44,7 @@ class Reading:
     anchor_rule: str | None
     direction: Direction
     note: str = ""
+    weekend: tuple[int, ...] | None = None  # days off for business days, if not the calendar's
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ class Rule:
     readings: tuple[Reading, ...]
     title_fr: str = ""
     action_fr: str = ""
+    # « jours ouvrables » are Monday to Saturday in French usage: a rule may count business
+    # days on its own week (weekday numbers, Monday = 0) instead of the calendar's weekend
+    weekend: tuple[int, ...] | None = None
 
     def title_in(self, lang: str) -> str:
         return self.title_fr if lang == "fr" and self.title_fr else self.title
@@ -394,7 +398,7 @@ class _Parser:
         data = self.mapping(raw, path)
         known = {"id", "title", "kind", "event", "severity", "period", "direction", "align",
                  "from", "schedule", "actor", "action", "consequence", "clause", "lines",
-                 "quote", "note", "readings", "title_fr", "action_fr"}
+                 "quote", "note", "readings", "title_fr", "action_fr", "weekend"}
         for key in data:
             if key not in known:
                 raise self.fail((*path, key),
@@ -443,6 +447,7 @@ class _Parser:
                 anchor_rule=self.text(item, "from", rpath, required=False) or None,
                 direction=self.direction(item, rpath, direction.value),
                 note=self.text(item, "note", rpath, required=False),
+                weekend=self.weekend(item, rpath) or self.weekend(data, path),
             )
             self.business_hours(reading.period, reading.direction, rpath)
             if reading.period is not None and reading.period.unit is Unit.BUSINESS_HOURS \
@@ -469,7 +474,19 @@ class _Parser:
             readings=tuple(readings),
             title_fr=self.text(data, "title_fr", path, required=False),
             action_fr=self.text(data, "action_fr", path, required=False),
+            weekend=self.weekend(data, path),
         )
+
+    def weekend(self, data: dict[str, Any], path: FieldPath) -> tuple[int, ...] | None:
+        raw = data.get("weekend")
+        if raw is None:
+            return None
+        if not isinstance(raw, list) or len(raw) >= 7:
+            raise self.fail((*path, "weekend"), "expected a list of days off such as [sun]")
+        try:
+            return tuple(sorted({weekday_index(str(day)) for day in raw}))
+        except DeadlinesError as exc:
+            raise self.fail((*path, "weekend"), exc.message) from None
 
     def business_hours(self, period: Period | None, direction: Direction, path: FieldPath
                        ) -> None:

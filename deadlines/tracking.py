@@ -145,7 +145,10 @@ def track(log: ContractLog, as_of: datetime, horizon_months: int = DEFAULT_HORIZ
 
 
 def withdrawal(log: ContractLog, event_id: str) -> LoggedEvent | None:
-    return next((e for e in log.events if e.type == "withdrawn" and e.ref == event_id), None)
+    """The withdrawal in force for an event: the latest one that is not itself withdrawn."""
+    withdrawn = log.withdrawn_ids
+    return next((e for e in reversed(log.events)
+                 if e.type == "withdrawn" and e.ref == event_id and e.id not in withdrawn), None)
 
 
 def _match_recurring(tracked: Tracked, candidates: list[LoggedEvent], used: set[str]

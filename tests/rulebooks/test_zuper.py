@@ -287,15 +287,19 @@ def test_incident_report_alternative_counts_from_the_notice():
 # --- ATD (L2418-L2527) -------------------------------------------------------------------------
 
 def test_dsr_response_three_business_days_over_presidents_day():
-    """ATD 4.3: identified Thu 12 Feb 2026: Fri 13 (1), Sat-Sun, Mon 16 Presidents' Day
-    skipped, Tue 17 (2), Wed 18 (3) -> 18 Feb."""
-    assert due("data_subject_request", "2026-02-12", "dsr-response") == "2026-02-18"
+    """ATD 4.3 « 3 (trois) jours ouvrables » (Monday to Saturday): identified Thu 12 Feb 2026:
+    Fri 13 (1), Sat 14 (2), Sun off, Mon 16 Presidents' Day skipped, Tue 17 (3) -> 17 Feb.
+    Reading Monday to Friday: Fri 13 (1), Tue 17 (2), Wed 18 (3) -> 18 Feb."""
+    assert due("data_subject_request", "2026-02-12", "dsr-response") == "2026-02-17"
+    assert alternatives("data_subject_request", "2026-02-12", "dsr-response") == ["2026-02-18"]
 
 
 def test_dsr_response_over_thanksgiving():
     """Identified Wed 25 Nov 2026: Thu 26 (Thanksgiving) and Fri 27 (WA state holiday)
-    skipped, Mon 30 (1), Tue 1 Dec (2), Wed 2 Dec (3) -> 2 Dec."""
-    assert due("data_subject_request", "2026-11-25", "dsr-response") == "2026-12-02"
+    skipped, Sat 28 (1), Mon 30 (2), Tue 1 Dec (3) -> 1 Dec; Monday to Friday: Mon 30 (1),
+    Tue 1 Dec (2), Wed 2 Dec (3) -> 2 Dec."""
+    assert due("data_subject_request", "2026-11-25", "dsr-response") == "2026-12-01"
+    assert alternatives("data_subject_request", "2026-11-25", "dsr-response") == ["2026-12-02"]
 
 
 def test_personal_data_breach_notice_72_hours_across_the_fall_back():
