@@ -258,10 +258,10 @@ def baseline_values(events_dir: str, out_dir: str) -> list[Vevent]:
 
     as_of = parse_as_of(AS_OF)
     options = FeedOptions()
+    state = FeedState.load(Path(out_dir))  # the window depends on it (cancelled grace periods)
     items = [e for log in load_dir(events_dir)
-             for e in entries(track(log, as_of, options.horizon_months), as_of, options)]
+             for e in entries(track(log, as_of, options.horizon_months), as_of, options, state)]
     items.sort(key=lambda e: e.sort)
-    state = FeedState.load(Path(out_dir))
     values = []
     for e in items:
         s = state.peek(e.uid)
