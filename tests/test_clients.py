@@ -41,7 +41,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from feedcheck import components, count_vevents
-from tooling import missing, require_module, require_tool
+from tooling import missing, require_module, require_tool, stop
 
 from deadlines.cli import cli
 
@@ -375,12 +375,7 @@ def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
                 time.sleep(0.05)
         yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         scratch.cleanup()
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tooling import require_tool
+from tooling import require_tool, stop
 
 pytestmark = pytest.mark.nginx
 
@@ -161,12 +161,7 @@ def hosting(tmp: Path) -> Iterator[Hosting]:
                 time.sleep(0.05)
         yield Hosting(tmp, http_port, https_port, tmp / "access.log", tmp / "cert.pem")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @pytest.fixture(scope="module")

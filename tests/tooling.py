@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+import subprocess
 from pathlib import Path
 from types import ModuleType
 from typing import NoReturn
@@ -57,3 +58,13 @@ def require_module(name: str, hint: str) -> ModuleType:
         return importlib.import_module(name)
     except ImportError:
         missing(f"the Python module {name}", hint)
+
+
+def stop(proc: subprocess.Popen[bytes] | subprocess.Popen[str], timeout: float = 10) -> None:
+    """Stop a server the test started: politely, then for good."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
