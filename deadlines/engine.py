@@ -323,21 +323,47 @@ def _alternative(rule: Rule, reading: Reading, anchored: tuple[Moment, str],
 
 def _recurring(rule: Rule, event: str, start: Moment, settings: Settings,
                until: date | None, warnings: list[str]) -> list[Deadline]:
-    """Occurrences of a recurring rule from the contract start up to `until`."""
+    """Occurrences of a recurring rule from the contract start up to `until`; each reading
+    (say, calendar quarters instead of every 3 months from the start) gives the matching
+    occurrence of its own series as an alternative."""
     assert rule.period is not None
     last = until or add_months(start.day, DEFAULT_HORIZON_MONTHS)[0]
+    primary = _occurrences(rule, rule.period, rule.align, start, settings, last, warnings)
+    others = [
+        (reading, _occurrences(rule, reading.period or rule.period, reading.align or rule.align,
+                               start, settings, last, warnings, extra=len(primary)))
+        for reading in rule.readings
+    ]
     out: list[Deadline] = []
-    if rule.align == "calendar":
-        block = _calendar_block_months(rule.period)
+    for number, (due, steps) in enumerate(primary, start=1):
+        deadline = Deadline(rule, event, start, start, "from the contract start", due, steps,
+                            occurrence=number)
+        for reading, series in others:
+            if number <= len(series):
+                alt_due, alt_steps = series[number - 1]
+                deadline.alternatives.append(Alternative(reading.reading, alt_due,
+                                                         tuple(alt_steps)))
+        out.append(deadline)
+    return out
+
+
+def _occurrences(rule: Rule, period: Period, align: str, start: Moment, settings: Settings,
+                 last: date, warnings: list[str], extra: int = 0
+                 ) -> list[tuple[Due, list[str]]]:
+    """One recurring series up to `last` (and at least `extra` occurrences, so that a reading
+    has a match for every primary occurrence)."""
+    out: list[tuple[Due, list[str]]] = []
+    number = 1
+    if align == "calendar":
+        block = _calendar_block_months(period)
         # the block containing the start, then each following block, until one ends past `last`
         index = (start.day.year * 12 + start.day.month - 1) // block * block
-        number = 1
         while True:
             year, month0 = divmod(index, 12)
             block_start = date(year, month0 + 1, 1)
             end_year, end_month0 = divmod(index + block, 12)
             block_end = date(end_year, end_month0 + 1, 1) - timedelta(days=1)
-            if block_start > last:
+            if block_start > last and number > extra:
                 break
             name = f"{block_start:%B %Y}" if block == 1 else \
                 f"{fmt_day(block_start)} to {fmt_day(block_end)}"
@@ -349,27 +375,22 @@ def _recurring(rule: Rule, event: str, start: Moment, settings: Settings,
             if block_start < start.day:
                 steps.append(f"The contract starts on {fmt_day(start.day)}, part-way through "
                              "this period; only the days from the start count.")
-            out.append(Deadline(rule, event, start, start, "from the contract start",
-                                block_end, steps, occurrence=number))
+            out.append((block_end, steps))
             index += block
             number += 1
         return out
-    number = 1
-    while True:
-        multiple = Period(rule.period.amount * number, rule.period.unit)
+    while number <= 10_000:
+        multiple = Period(period.amount * number, period.unit)
         due, steps = count(start, multiple, Direction.AFTER, settings, rule.schedule, warnings,
                            what=f"rule {rule.id}")
         due_day = due.date() if isinstance(due, datetime) else due
-        if due_day > last:
+        if due_day > last and number > extra:
             break
-        head = (f"Recurring every {rule.period} from the contract start; occurrence {number} "
+        head = (f"Recurring every {period} from the contract start; occurrence {number} "
                 f"is {multiple} after {fmt_day(start.day)}, counted from the start (not from "
                 "the previous occurrence).")
-        out.append(Deadline(rule, event, start, start, "from the contract start", due,
-                            [head, *steps], occurrence=number))
+        out.append((due, [head, *steps]))
         number += 1
-        if number > 10_000:
-            break
     return out
 
 

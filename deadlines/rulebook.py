@@ -45,6 +45,7 @@ class Reading:
     direction: Direction
     note: str = ""
     weekend: tuple[int, ...] | None = None  # days off for business days, if not the calendar's
+    align: str | None = None  # recurring rules: anchor or calendar, if not the rule's
 
 
 @dataclass(frozen=True)
@@ -448,7 +449,16 @@ class _Parser:
                 direction=self.direction(item, rpath, direction.value),
                 note=self.text(item, "note", rpath, required=False),
                 weekend=self.weekend(item, rpath) or self.weekend(data, path),
+                align=self.choice(item, "align", rpath, ("anchor", "calendar"), align)
+                if item.get("align") is not None else None,
             )
+            every = reading.period or period
+            if reading.align == "calendar" and direction is Direction.RECURRING and \
+                    every is not None:
+                months = {Unit.MONTHS: 1, Unit.YEARS: 12}.get(every.unit, 0) * every.amount
+                if months not in CALENDAR_BLOCKS:
+                    raise self.fail((*rpath, "align"), "a calendar-aligned reading needs 1, 2, "
+                                    "3, 4, 6 or 12 months")
             self.business_hours(reading.period, reading.direction, rpath)
             if reading.period is not None and reading.period.unit is Unit.BUSINESS_HOURS \
                     and schedule is None:

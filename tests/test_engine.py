@@ -195,3 +195,14 @@ def test_add_calculator() -> None:
     assert due_value.isoformat() == "2026-04-14"
     due_value, _, _ = api.add("2026-03-02", "1 month")
     assert due_value.isoformat() == "2026-04-02"
+
+
+def test_recurring_reading_gives_the_matching_occurrence() -> None:
+    """« tous les trimestres »: every 3 months from a 31 January 2026 start (30 April, 31 July,
+    31 October, 31 January) with calendar quarters as the other reading (31 March, 30 June,
+    30 September, 31 December)."""
+    report = api.compute_json("freshhawk-standard", "contract_start", "2026-01-31")
+    reviews = [d for d in report["deadlines"] if d["rule"] == "firewall-review"]
+    assert [d["due"] for d in reviews] == ["2026-04-30", "2026-07-31", "2026-10-31", "2027-01-31"]
+    assert [d["alternatives"][0]["due"] for d in reviews] == [
+        "2026-03-31", "2026-06-30", "2026-09-30", "2026-12-31"]
