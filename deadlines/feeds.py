@@ -364,21 +364,5 @@ def event_component(item: Entry, stamp: Stamp) -> Any:
     return event
 
 
-def feed_last_modified(items: Sequence[Entry], state: FeedState) -> datetime | None:
-    stamps = [state.peek(i.uid) for i in items]
-    values = [s.last_modified for s in stamps if s is not None]
-    return max(values) if values else None
-
-
-def write_one_off(tracked_entries: Sequence[Entry], name: str) -> bytes:
-    """A calendar for import (`compute --format ics`): sequence 0, stamps from the data."""
-    return render(name, "one-off", tracked_entries, FeedState(), FeedOptions())
-
-
 def path_for(out: Path, feed_id: str) -> Path:
     return out / f"{feed_id}.ics"
-
-
-def describe(options: FeedOptions) -> dict[str, Any]:
-    return {"past_days": options.past_days, "horizon_months": options.horizon_months,
-            "grace_days": options.grace_days}

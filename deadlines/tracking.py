@@ -184,10 +184,12 @@ def _status(tracked: Tracked, as_of: datetime, trigger_withdrawn: bool,
         tracked.status = "pending"  # settled by _resolve_rights
         return
     if tracked.done is not None:
-        at = _moment_end(tracked.done.at, log) if tracked.done.at.instant is None \
-            else tracked.done.at.instant
-        in_time = (tracked.done.at.day <= tracked.due_day) if tracked.due_day is not None and \
-            not tracked.deadline.hour_based else at <= end
+        if tracked.deadline.hour_based:
+            in_time = _moment_end(tracked.done.at, log) <= end
+        else:  # a whole-day deadline is met by anything done on or before that day
+            due_day = tracked.due_day
+            assert due_day is not None  # it has a due date: `end` was set from it
+            in_time = tracked.done.at.day <= due_day
         tracked.status = "met" if in_time else "late"
         tracked.closed_at = tracked.done.instant(log.settings)
         return
