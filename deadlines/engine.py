@@ -151,17 +151,53 @@ def count(anchor: Moment, period: Period, direction: Direction, settings: Settin
         due, steps = count_business_days(anchor.day, period.amount, calendar, backward)
     else:
         due, steps = count_calendar(anchor.day, period, backward, clamp_up=kind == "right")
-    return _settle(due, steps, settings, direction, calendar)
+    return _settle(due, steps, settings, direction, calendar, kind)
+
+
+def roll_refusal(kind: str, direction: Direction, roll: str) -> str | None:
+    """Why the contract's roll does not move this date, or None when it does.
+
+    The one statement of the roll rule (docs/rulebook-format.md, "Rolls", says the same):
+    - obligation counted forward: `following` and `preceding` move it as they say;
+    - obligation counted back from a target ("at least N before"): `preceding` moves it
+      earlier; `following` would move the latest day to act later and shorten the notice below
+      N, so it does not move it;
+    - right (the first day someone may act): `following` moves it later; `preceding` would open
+      it before its period has run (for a right that follows a duty, on the duty's own last
+      day), so it does not move it;
+    - limit (the edge of a measured span: a month of uptime, a retention floor, a look-back
+      window): never moved, since moving it would change the span the text measures.
+    """
+    if roll not in ("following", "preceding"):
+        return None
+    if kind == "limit":
+        return (f"The '{roll}' roll is in force, but a limit marks the edge of a span the text "
+                "measures, not a day to act, so no roll moves it; it stays on that day.")
+    if kind == "right" and roll == "preceding":
+        return ("The 'preceding' roll is in force, but it never moves a right earlier: a right "
+                "opens only once its whole period has run (rolling back would open it inside "
+                "that period, e.g. on the last day of the duty it follows); it stays on that "
+                "day.")
+    if kind == "obligation" and direction is Direction.BEFORE and roll == "following":
+        return ("The 'following' roll is in force, but it never moves a latest day to act "
+                "counted back from a target later: that would leave less than the notice the "
+                "text requires; it stays on that day.")
+    return None
 
 
 def _settle(due: date, steps: list[str], settings: Settings, direction: Direction,
-            cal: BusinessCalendar) -> tuple[date, list[str]]:
-    """Say whether the last day is a business day; roll only if the contract opted in."""
+            cal: BusinessCalendar, kind: str = "obligation") -> tuple[date, list[str]]:
+    """Say whether the last day is a business day; roll only if the contract opted in, and only
+    in the direction that is safe for this kind of rule (see `roll_refusal`)."""
     reason = cal.closed_reason(due)
     if reason is None:
         steps.append(f"{fmt_day(due)} is a business day on the {cal.label} calendar.")
         return due, steps
     steps.append(f"{fmt_day(due)} is not a business day on the {cal.label} calendar ({reason}).")
+    refusal = roll_refusal(kind, direction, settings.roll)
+    if refusal is not None:
+        steps.append(refusal)
+        return due, steps
     if settings.roll in ("following", "preceding"):
         rolled = cal.next_business_day(due, backward=settings.roll == "preceding")
         steps.append(f"The '{settings.roll}' roll is in force: the deadline moves to "
@@ -169,8 +205,8 @@ def _settle(due: date, steps: list[str], settings: Settings, direction: Directio
         return rolled, steps
     steps.append("No roll applies (the default): the deadline stays on that day.")
     # Statutory extensions lengthen a period that runs forward; a "latest day to give notice"
-    # counted backward is never pushed later by them.
-    if settings.law_extension != "none" and direction is Direction.AFTER:
+    # counted backward is never pushed later by them, and a limit is not a day to act.
+    if settings.law_extension != "none" and direction is Direction.AFTER and kind != "limit":
         extended = cal.next_business_day(due, backward=settings.law_extension == "preceding")
         note = f" ({settings.law_note})" if settings.law_note else ""
         steps.append(
@@ -382,7 +418,7 @@ def _occurrences(rule: Rule, period: Period, align: str, start: Moment, settings
     while number <= 10_000:
         multiple = Period(period.amount * number, period.unit)
         due, steps = count(start, multiple, Direction.AFTER, settings, rule.schedule, warnings,
-                           what=f"rule {rule.id}")
+                           what=f"rule {rule.id}", kind=rule.kind)
         due_day = due.date() if isinstance(due, datetime) else due
         if due_day > last and number > extra:
             break
