@@ -113,11 +113,11 @@ def test_primary_reading_is_the_earliest(name: str, when: str) -> None:
                 continue
             result = compute(book, event, trigger, settings, severity=severity)
             for d in result.deadlines:
-                # Rights: the latest opening is the safe one (next test). Recurring duties: the
-                # issue anchors them on the contract start (every 3 months from it); calendar
-                # quarters are shown as a reading, and would make a start on 31 March due the
-                # same day.
-                if d.due is None or d.rule.kind == "right" or d.occurrence is not None:
+                # Rights: the latest opening is the safe one (next test). Recurring duties are
+                # checked too, occurrence by occurrence: each occurrence's alternatives are the
+                # matching occurrences of the other series (issue 10: the quarterly firewall
+                # review once escaped here, because occurrences were skipped).
+                if d.due is None or d.rule.kind == "right":
                     continue
                 for alt in d.alternatives:
                     if alt.due is not None and \

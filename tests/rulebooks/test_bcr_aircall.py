@@ -304,9 +304,14 @@ def test_bcr_access_revocation_b_24_hours():
         "2026-03-03T10:00:00-03:00"
 
 
-def test_bcr_firewall_review_b_every_three_months_from_start_clamped():
-    """« tous les trimestres » from 31 Jan 2026: 30 Apr (clamped), 31 Jul, 31 Oct."""
+def test_bcr_firewall_review_b_calendar_quarters_then_every_three_months_from_start():
+    """« tous les trimestres » (seed line 1545) from 31 Jan 2026. Primary, calendar quarters
+    (the earlier): 31 Mar, 30 Jun, 30 Sep. Other reading, every 3 months from the start:
+    30 Apr (clamped), 31 Jul, 31 Oct (these were the primary dates before issue 10 item 3)."""
     assert occurrences("bcr", "2026-01-31", "firewall-review")[:3] == [
+        "2026-03-31", "2026-06-30", "2026-09-30"]
+    reviews = deadlines_for("bcr", "contract_start", "2026-01-31", "firewall-review")[:3]
+    assert [d["alternatives"][0]["due"] for d in reviews] == [
         "2026-04-30", "2026-07-31", "2026-10-31"]
 
 

@@ -196,9 +196,15 @@ def test_incident_report_annex_a_reading_after_notice(book):
 # --- Annexe A: firewall review and log retention -------------------------------------------
 
 @BOTH
-def test_firewall_review_annex_a_every_three_months(book):
-    """Annexe A 'tous les trimestres': start 31 Jan 2026 -> 30 April (clamped), 31 July, 31 Oct."""
+def test_firewall_review_annex_a_calendar_quarters_then_every_three_months(book):
+    """Annexe A 'tous les trimestres' (seed lines 307 / 619), start 31 Jan 2026. Primary,
+    calendar quarters (the earlier): 31 March, 30 June, 30 Sept. Other reading, every 3 months
+    from the start: 30 April (clamped), 31 July, 31 Oct (the primary dates before issue 10
+    item 3)."""
     assert dues(book, "contract_start", "2026-01-31", "firewall-review", 3) == [
+        "2026-03-31", "2026-06-30", "2026-09-30"]
+    reviews = deadlines(book, "contract_start", "2026-01-31", "firewall-review")[:3]
+    assert [d["alternatives"][0]["due"] for d in reviews] == [
         "2026-04-30", "2026-07-31", "2026-10-31"]
 
 
