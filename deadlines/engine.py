@@ -125,9 +125,12 @@ class Computation:
 
 def count(anchor: Moment, period: Period, direction: Direction, settings: Settings,
           schedule: str | None = None, warnings: list[str] | None = None,
-          what: str = "", kind: str = "obligation", weekend: tuple[int, ...] | None = None
-          ) -> tuple[Due, list[str]]:
-    """One period from one anchor, with the roll convention and the governing-law remark."""
+          what: str = "", kind: str = "obligation", weekend: tuple[int, ...] | None = None,
+          variant: SupportSchedule | None = None) -> tuple[Due, list[str]]:
+    """One period from one anchor, with the roll convention and the governing-law remark.
+
+    `variant`: count business time inside this schedule instead of `schedule` (one reading of
+    a schedule's summer time, see SupportSchedule.readings)."""
     backward = direction is Direction.BEFORE
     zone = settings.zone
     if period.unit.is_exact:
@@ -139,12 +142,13 @@ def count(anchor: Moment, period: Period, direction: Direction, settings: Settin
                            f"time; 00:00 on {fmt_day(anchor.day)} in {zone.key} was assumed")
                 if message not in warnings:
                     warnings.append(message)
-        if period.unit is Unit.BUSINESS_HOURS:
+        if period.unit.is_business_time:
             if backward:
                 raise DeadlinesError("business hours cannot be counted backward")
-            if schedule is None or schedule not in settings.schedules:
+            if variant is None and (schedule is None or schedule not in settings.schedules):
                 raise DeadlinesError("business hours need a support schedule")
-            return add_business_time(instant, period, settings.schedules[schedule], zone)
+            return add_business_time(instant, period, variant or settings.schedules[schedule or ""],
+                                     zone)
         return add_exact(instant, period, zone, backward)
     calendar = settings.calendar_for(weekend)
     if period.unit is Unit.BUSINESS_DAYS:
@@ -307,10 +311,11 @@ def compute(book: Rulebook, event: str, trigger: Moment, settings: Settings, *,
         head = _headline(rule.period, rule.direction, anchor_text, rule.kind)
         deadline = Deadline(rule, event, trigger, anchor, anchor_text, due, [head, *steps])
         due_by_rule.setdefault(rule.id, due)
+        deadline.alternatives += _season_readings(
+            rule, rule.period, rule.schedule, (anchor, anchor_text), due, "", settings, warnings)
         for reading in rule.readings:
-            deadline.alternatives.append(
-                _alternative(rule, reading, (anchor, anchor_text), due_by_rule, fulfilled,
-                             settings, warnings))
+            deadline.alternatives += _alternatives(rule, reading, (anchor, anchor_text),
+                                                   due_by_rule, fulfilled, settings, warnings)
         out.append(deadline)
     position = {id(rule): index for index, rule in enumerate(book.rules)}
     out.sort(key=lambda d: position[id(d.rule)])  # the rulebook's order; stable for occurrences
@@ -339,22 +344,47 @@ def _chain_anchor(parent: str, due_by_rule: Mapping[str, Due], fulfilled: Mappin
     return Moment.of_due(due, zone), f"from the due date of {parent} ({described})"
 
 
-def _alternative(rule: Rule, reading: Reading, anchored: tuple[Moment, str],
-                 due_by_rule: Mapping[str, Due], fulfilled: Mapping[str, Moment],
-                 settings: Settings, warnings: list[str]) -> Alternative:
-    """One other reading of the rule, counted from its own anchor when it names one."""
+def _alternatives(rule: Rule, reading: Reading, anchored: tuple[Moment, str],
+                  due_by_rule: Mapping[str, Due], fulfilled: Mapping[str, Moment],
+                  settings: Settings, warnings: list[str]) -> list[Alternative]:
+    """One other reading of the rule, counted from its own anchor when it names one and inside
+    its own schedule when it names one; then that reading under each other reading of its
+    schedule's summer time, where that gives another date."""
     anchor, anchor_text = anchored
     if reading.anchor_rule is not None and reading.anchor_rule != rule.anchor_rule:
         anchor, anchor_text = _chain_anchor(reading.anchor_rule, due_by_rule, fulfilled,
                                             settings.zone)
     if reading.period is None:
-        return Alternative(reading.reading, None,
-                           ("No number of days or hours under this reading.",))
-    due, steps = count(anchor, reading.period, reading.direction, settings, rule.schedule,
+        return [Alternative(reading.reading, None,
+                            ("No number of days or hours under this reading.",))]
+    schedule = reading.schedule or rule.schedule
+    due, steps = count(anchor, reading.period, reading.direction, settings, schedule,
                        warnings, what=f"rule {rule.id}", kind=rule.kind, weekend=reading.weekend)
-    return Alternative(reading.reading, due,
-                       (_headline(reading.period, reading.direction, anchor_text, rule.kind),
-                        *steps))
+    head = _headline(reading.period, reading.direction, anchor_text, rule.kind)
+    return [Alternative(reading.reading, due, (head, *steps)),
+            *_season_readings(rule, reading.period, schedule, (anchor, anchor_text), due,
+                              reading.reading, settings, warnings)]
+
+
+def _season_readings(rule: Rule, period: Period, schedule: str | None,
+                     anchored: tuple[Moment, str], due: Due, name: str, settings: Settings,
+                     warnings: list[str]) -> list[Alternative]:
+    """A count inside a schedule whose summer windows follow more than one zone's summer time
+    (the text does not say whose) was made on the hours any of them opens, the earliest; here
+    it is made again with each zone's summer time alone, and kept where the date differs."""
+    if not period.unit.is_business_time or schedule not in settings.schedules:
+        return []
+    anchor, anchor_text = anchored
+    start = anchor.instant or start_instant(anchor.day, settings.zone)
+    out = []
+    for words, variant in settings.schedules[schedule].readings(start):
+        alt_due, steps = count(anchor, period, Direction.AFTER, settings, schedule, warnings,
+                               what=f"rule {rule.id}", kind=rule.kind, variant=variant)
+        if alt_due != due:
+            head = _headline(period, Direction.AFTER, anchor_text, rule.kind)
+            out.append(Alternative(f"{name}; {words}" if name else words, alt_due,
+                                   (head, *steps)))
+    return out
 
 
 def _recurring(rule: Rule, event: str, start: Moment, settings: Settings,

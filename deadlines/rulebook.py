@@ -23,9 +23,11 @@ _EVENT_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # The longest period a rule may set: 100 years of each unit (a contract counts nothing longer),
 # so that every count from any supported date stays inside the years dates can hold.
 MAX_AMOUNT = {Unit.DAYS: 36_525, Unit.WEEKS: 5_218, Unit.MONTHS: 1_200, Unit.YEARS: 100,
-              Unit.BUSINESS_DAYS: MAX_BUSINESS_DAYS, Unit.BUSINESS_HOURS: 10_000}
+              Unit.BUSINESS_DAYS: MAX_BUSINESS_DAYS, Unit.BUSINESS_HOURS: 10_000,
+              Unit.BUSINESS_MINUTES: 600_000}
 CALENDAR_BLOCKS = (1, 2, 3, 4, 6, 12)  # months a calendar-aligned recurring period may span
-SCHEDULE_FIELDS = ("timezone", "holidays", "windows")
+SCHEDULE_FIELDS = ("timezone", "holidays", "label", "note", "windows", "summer")
+SUMMER_FIELDS = ("label", "windows", "while_summer_time_in")
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Reading:
     note: str = ""
     weekend: tuple[int, ...] | None = None  # days off for business days, if not the calendar's
     align: str | None = None  # recurring rules: anchor or calendar, if not the rule's
+    schedule: str | None = None  # business time: another schedule than the rule's
 
 
 @dataclass(frozen=True)
@@ -273,11 +276,35 @@ class _Parser:
             self.zone(spec["timezone"], (*path, "timezone"))
         if not isinstance(spec.get("holidays", True), bool):
             raise self.fail((*path, "holidays"), "expected true or false")
-        windows = spec.get("windows")
+        for key in ("label", "note"):
+            if spec.get(key) is not None and not isinstance(spec[key], str):
+                raise self.fail((*path, key), "expected text")
+        self.windows(name, spec.get("windows"), (*path, "windows"))
+        summer = spec.get("summer")
+        if summer is not None:
+            spath: FieldPath = (*path, "summer")
+            summer = self.mapping(summer, spath)
+            for key in summer:
+                if key not in SUMMER_FIELDS:
+                    raise self.fail((*spath, str(key)),
+                                    f"unknown field; expected one of {', '.join(SUMMER_FIELDS)}")
+            if summer.get("label") is not None and not isinstance(summer["label"], str):
+                raise self.fail((*spath, "label"), "expected text")
+            self.windows(name, summer.get("windows"), (*spath, "windows"))
+            zones = summer.get("while_summer_time_in")
+            if not isinstance(zones, list) or not zones:
+                raise self.fail((*spath, "while_summer_time_in"), "expected a list of zones: "
+                                "contract (the contract's own zone) or IANA names")
+            for i, zone in enumerate(zones):
+                if zone != "contract":
+                    self.zone(zone, (*spath, "while_summer_time_in", i))
+
+    def windows(self, name: str, windows: Any, path: FieldPath) -> None:
+        """A non-empty list of windows, each checked with its line."""
         if not isinstance(windows, list) or not windows:
-            raise self.fail((*path, "windows"), "expected a non-empty list of windows")
+            raise self.fail(path, "expected a non-empty list of windows")
         for i, window in enumerate(windows):
-            wpath = (*path, "windows", i)
+            wpath = (*path, i)
             if not isinstance(window, dict) or not {"from", "to"} <= set(window) \
                     or not set(window) <= {"days", "from", "to"}:
                 raise self.fail(wpath, "expected {days: [mon, ...], from: 'HH:MM', to: 'HH:MM'}"
@@ -422,7 +449,7 @@ class _Parser:
         period = self.period(data, path)
         direction = self.direction(data, path, "after")
         schedule = self.text(data, "schedule", path, required=False) or None
-        if period is not None and period.unit.value == "business hours" and schedule is None:
+        if period is not None and period.unit.is_business_time and schedule is None:
             raise self.fail((*path, "schedule"), "business hours need a schedule")
         if schedule is not None and schedule not in book.schedules:
             raise self.fail((*path, "schedule"), "not one of the rulebook's schedules")
@@ -451,7 +478,10 @@ class _Parser:
                 weekend=self.weekend(item, rpath) or self.weekend(data, path),
                 align=self.choice(item, "align", rpath, ("anchor", "calendar"), align)
                 if item.get("align") is not None else None,
+                schedule=self.text(item, "schedule", rpath, required=False) or None,
             )
+            if reading.schedule is not None and reading.schedule not in book.schedules:
+                raise self.fail((*rpath, "schedule"), "not one of the rulebook's schedules")
             every = reading.period or period
             if reading.align == "calendar" and direction is Direction.RECURRING and \
                     every is not None:
@@ -460,9 +490,10 @@ class _Parser:
                     raise self.fail((*rpath, "align"), "a calendar-aligned reading needs 1, 2, "
                                     "3, 4, 6 or 12 months")
             self.business_hours(reading.period, reading.direction, rpath)
-            if reading.period is not None and reading.period.unit is Unit.BUSINESS_HOURS \
-                    and schedule is None:
-                raise self.fail((*rpath, "period"), "business hours need the rule's schedule")
+            if reading.period is not None and reading.period.unit.is_business_time \
+                    and (reading.schedule or schedule) is None:
+                raise self.fail((*rpath, "period"), "business hours need the rule's schedule "
+                                "or the reading's own")
             readings.append(reading)
         return Rule(
             id=rule_id,
@@ -500,7 +531,7 @@ class _Parser:
 
     def business_hours(self, period: Period | None, direction: Direction, path: FieldPath
                        ) -> None:
-        if period is not None and period.unit is Unit.BUSINESS_HOURS \
+        if period is not None and period.unit.is_business_time \
                 and direction is not Direction.AFTER:
             raise self.fail((*path, "direction"), "business hours are only counted forward "
                             "(direction: after)")
