@@ -126,11 +126,14 @@ class Computation:
 def count(anchor: Moment, period: Period, direction: Direction, settings: Settings,
           schedule: str | None = None, warnings: list[str] | None = None,
           what: str = "", kind: str = "obligation", weekend: tuple[int, ...] | None = None,
-          variant: SupportSchedule | None = None) -> tuple[Due, list[str]]:
+          variant: SupportSchedule | None = None, clear: bool = False, align: str = "anchor"
+          ) -> tuple[Due, list[str]]:
     """One period from one anchor, with the roll convention and the governing-law remark.
 
     `variant`: count business time inside this schedule instead of `schedule` (one reading of
-    a schedule's summer time, see SupportSchedule.readings)."""
+    a schedule's summer time, see SupportSchedule.readings). `clear`: clear days, neither end
+    counted. `align="calendar"`: to the end of a calendar week, month or year (the one holding
+    the anchor being the first)."""
     backward = direction is Direction.BEFORE
     zone = settings.zone
     if period.unit.is_exact:
@@ -153,9 +156,34 @@ def count(anchor: Moment, period: Period, direction: Direction, settings: Settin
     calendar = settings.calendar_for(weekend)
     if period.unit is Unit.BUSINESS_DAYS:
         due, steps = count_business_days(anchor.day, period.amount, calendar, backward)
+    elif align == "calendar" and not backward:
+        due, steps = calendar_block_end(anchor.day, period)
+    elif clear:
+        days = period.amount * (7 if period.unit is Unit.WEEKS else 1)
+        ends = "the target day" if backward else "the trigger day"
+        head = (f"{period} read as clear days: neither {ends} nor the day of acting counts, so "
+                f"{days} whole days lie between them and {days + 1} days are counted.")
+        due, steps = count_calendar(anchor.day, Period(days + 1, Unit.DAYS), backward)
+        steps.insert(0, head)
     else:
         due, steps = count_calendar(anchor.day, period, backward, clamp_up=kind == "right")
     return _settle(due, steps, settings, direction, calendar, kind)
+
+
+def calendar_block_end(anchor: date, period: Period) -> tuple[date, list[str]]:
+    """The end of the Nth calendar week (Monday to Sunday), month or year, the one holding the
+    anchor being the first: "at least once a week" read as once in every calendar week."""
+    if period.unit is Unit.WEEKS:
+        due = anchor + timedelta(days=6 - anchor.weekday() + 7 * (period.amount - 1))
+        blocks = "weeks (Monday to Sunday)"
+    elif period.unit is Unit.MONTHS:
+        due = add_months(anchor.replace(day=1), period.amount)[0] - timedelta(days=1)
+        blocks = "months"
+    else:
+        due = date(anchor.year + period.amount - 1, 12, 31)
+        blocks = "years"
+    return due, [f"{period} read as calendar {blocks}, the one holding {fmt_day(anchor)} "
+                 f"counted as the first: it ends on {fmt_day(due)}."]
 
 
 def roll_refusal(kind: str, direction: Direction, roll: str) -> str | None:
@@ -307,7 +335,7 @@ def compute(book: Rulebook, event: str, trigger: Moment, settings: Settings, *,
             continue
         due, steps = count(anchor, rule.period, rule.direction, settings, rule.schedule,
                            warnings, what=f"rule {rule.id}", kind=rule.kind,
-                           weekend=rule.weekend)
+                           weekend=rule.weekend, clear=rule.clear, align=rule.align)
         head = _headline(rule.period, rule.direction, anchor_text, rule.kind)
         deadline = Deadline(rule, event, trigger, anchor, anchor_text, due, [head, *steps])
         due_by_rule.setdefault(rule.id, due)
@@ -359,7 +387,9 @@ def _alternatives(rule: Rule, reading: Reading, anchored: tuple[Moment, str],
                             ("No number of days or hours under this reading.",))]
     schedule = reading.schedule or rule.schedule
     due, steps = count(anchor, reading.period, reading.direction, settings, schedule,
-                       warnings, what=f"rule {rule.id}", kind=rule.kind, weekend=reading.weekend)
+                       warnings, what=f"rule {rule.id}", kind=rule.kind, weekend=reading.weekend,
+                       clear=rule.clear if reading.clear is None else reading.clear,
+                       align=reading.align or rule.align)
     head = _headline(reading.period, reading.direction, anchor_text, rule.kind)
     return [Alternative(reading.reading, due, (head, *steps)),
             *_season_readings(rule, reading.period, schedule, (anchor, anchor_text), due,

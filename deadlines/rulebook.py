@@ -49,6 +49,7 @@ class Reading:
     weekend: tuple[int, ...] | None = None  # days off for business days, if not the calendar's
     align: str | None = None  # recurring rules: anchor or calendar, if not the rule's
     schedule: str | None = None  # business time: another schedule than the rule's
+    clear: bool | None = None  # clear days, if not the rule's
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ class Rule:
     # « jours ouvrables » are Monday to Saturday in French usage: a rule may count business
     # days on its own week (weekday numbers, Monday = 0) instead of the calendar's weekend
     weekend: tuple[int, ...] | None = None
+    # "at least 7 clear days": neither the trigger (or target) day nor the day of acting counts
+    clear: bool = False
 
     def title_in(self, lang: str) -> str:
         return self.title_fr if lang == "fr" and self.title_fr else self.title
@@ -426,7 +429,7 @@ class _Parser:
         data = self.mapping(raw, path)
         known = {"id", "title", "kind", "event", "severity", "period", "direction", "align",
                  "from", "schedule", "actor", "action", "consequence", "clause", "lines",
-                 "quote", "note", "readings", "title_fr", "action_fr", "weekend"}
+                 "quote", "note", "readings", "title_fr", "action_fr", "weekend", "clear"}
         for key in data:
             if key not in known:
                 raise self.fail((*path, key),
@@ -462,6 +465,8 @@ class _Parser:
                 raise self.fail((*path, "period"), "a calendar-aligned recurring rule needs 1, "
                                 f"2, 3, 4, 6 or 12 months, not {period}")
         self.business_hours(period, direction, path)
+        clear = self.flag(data, "clear", path)
+        self.count_options(period, direction, align, bool(clear), path)
         readings_raw = data.get("readings") or []
         if not isinstance(readings_raw, list):
             raise self.fail((*path, "readings"), "expected a list of {reading, period, ...}")
@@ -479,7 +484,10 @@ class _Parser:
                 align=self.choice(item, "align", rpath, ("anchor", "calendar"), align)
                 if item.get("align") is not None else None,
                 schedule=self.text(item, "schedule", rpath, required=False) or None,
+                clear=self.flag(item, "clear", rpath),
             )
+            self.count_options(reading.period, reading.direction, reading.align or align,
+                               bool(clear if reading.clear is None else reading.clear), rpath)
             if reading.schedule is not None and reading.schedule not in book.schedules:
                 raise self.fail((*rpath, "schedule"), "not one of the rulebook's schedules")
             every = reading.period or period
@@ -516,7 +524,28 @@ class _Parser:
             title_fr=self.text(data, "title_fr", path, required=False),
             action_fr=self.text(data, "action_fr", path, required=False),
             weekend=self.weekend(data, path),
+            clear=bool(clear),
         )
+
+    def flag(self, data: dict[str, Any], key: str, path: FieldPath) -> bool | None:
+        value = data.get(key)
+        if value is not None and not isinstance(value, bool):
+            raise self.fail((*path, key), "expected true or false")
+        return value
+
+    def count_options(self, period: Period | None, direction: Direction, align: str,
+                      clear: bool, path: FieldPath) -> None:
+        """`clear` needs whole days; `align: calendar` outside a recurring rule needs weeks,
+        months or years counted forward (the end of the calendar week, month or year)."""
+        if clear and (period is None or period.unit not in (Unit.DAYS, Unit.WEEKS)
+                      or direction is Direction.RECURRING):
+            raise self.fail((*path, "clear"), "clear days need a period in days or weeks, "
+                            "after or before")
+        if align == "calendar" and direction is not Direction.RECURRING and (
+                period is None or period.unit not in (Unit.WEEKS, Unit.MONTHS, Unit.YEARS)
+                or direction is not Direction.AFTER):
+            raise self.fail((*path, "align"), "outside a recurring rule, align: calendar needs "
+                            "a period in weeks, months or years and direction: after")
 
     def weekend(self, data: dict[str, Any], path: FieldPath) -> tuple[int, ...] | None:
         raw = data.get("weekend")

@@ -427,8 +427,14 @@ def test_aircall_exit_window_from_month_end():
 
 
 def test_aircall_usage_billing_5_1_monthly():
-    """5.1 « tous les mois, en retard »: start 15 Jan 2026 -> 31 Jan, 28 Feb, 31 Mar."""
+    """5.1 « tous les mois, en retard » (seed line 1615), start 15 Jan 2026. A right, so the
+    later reading is primary (issue 10 item 4: its note named billing months without a date):
+    billing months from the start, 15 Feb, 15 Mar, 15 Apr. Calendar months, the primary dates
+    before, are the reading: 31 Jan, 28 Feb, 31 Mar."""
     assert occurrences("aircall", "2026-01-15", "usage-billing")[:3] == [
+        "2026-02-15", "2026-03-15", "2026-04-15"]
+    months = deadlines_for("aircall", "contract_start", "2026-01-15", "usage-billing")[:3]
+    assert [d["alternatives"][0]["due"] for d in months] == [
         "2026-01-31", "2026-02-28", "2026-03-31"]
 
 
