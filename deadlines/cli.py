@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from . import api
-from .engine import Computation, Deadline
+from .engine import Computation, Deadline, owed_by, who_words
 from .errors import EXIT_BAD_INPUT, DeadlinesError
 
 EXIT_INTERNAL = 3
@@ -60,6 +60,9 @@ def _agreement_options(f: Any, formats: tuple[str, ...] = ("text", "json")) -> A
     f = click.option("--region", default=None, help="Region, for agreements that have them.")(f)
     f = click.option("--severity", default=None, help="Support request severity.")(f)
     f = click.option("--tz", default=None, help="IANA time zone (default: the agreement's).")(f)
+    f = click.option("--by", type=click.Choice(["us", "them"]), default=None,
+                     help="Who gave the notice or did the event; decides who owes the rules "
+                     "either party may owe (default: the agreement's default for the event).")(f)
     return f
 
 
@@ -77,15 +80,16 @@ def _warn(warnings: list[str]) -> None:
 @click.argument("event")
 @click.argument("when")
 @_compute_options
-def compute(agreement: str, event: str, when: str, tz: str | None, severity: str | None,
-            region: str | None, calendar: str | None, roll: str | None, fmt: str) -> None:
+def compute(agreement: str, event: str, when: str, by: str | None, tz: str | None,
+            severity: str | None, region: str | None, calendar: str | None, roll: str | None,
+            fmt: str) -> None:
     """Every deadline EVENT at WHEN sets off under AGREEMENT.
 
     WHEN is a date (2026-03-02) or an ISO 8601 date-time (2026-03-02T10:00 in the agreement's
     zone, or with an offset: 2026-03-02T10:00+01:00).
     """
     result = api.compute(agreement, event, when, severity=severity, region=region, tz=tz,
-                         calendar=calendar, roll=roll)
+                         calendar=calendar, roll=roll, by=by)
     _warn(result.warnings)
     if fmt == "json":
         click.echo(json.dumps(api.computation_json(result), ensure_ascii=False, indent=2))
@@ -114,7 +118,9 @@ def _table(result: Computation) -> list[str]:
         rule = d.rule.id + (f" ({d.rule.severity})" if d.rule.severity else "")
         if d.occurrence is not None:
             rule += f" #{d.occurrence}"
-        lines.append(f"{due:<25} {rule:<30} {d.rule.actor:<9} {d.rule.action}")
+        actor = d.rule.actor if d.rule.actor != "either" else \
+            f"either:{owed_by(d.rule, result.giver) or '?'}"
+        lines.append(f"{due:<25} {rule:<30} {actor:<9} {d.rule.action}")
         lines.append(f"{'':<25} clause {d.rule.source.clause}, seed line "
                      f"{', '.join(map(str, d.rule.source.lines))}"
                      + (f"; if missed: {d.rule.consequence}"
@@ -134,15 +140,15 @@ def _table(result: Computation) -> list[str]:
 @click.argument("when")
 @click.option("--rule", "rule_id", required=True, help="Rule id, e.g. cure.")
 @_agreement_options
-def explain(agreement: str, event: str, when: str, rule_id: str, tz: str | None,
-            severity: str | None, region: str | None, calendar: str | None, roll: str | None,
-            fmt: str) -> None:
+def explain(agreement: str, event: str, when: str, rule_id: str, by: str | None,
+            tz: str | None, severity: str | None, region: str | None, calendar: str | None,
+            roll: str | None, fmt: str) -> None:
     """How the due date of one rule was reached, step by step."""
     result, matches = api.explain(agreement, event, when, rule_id, severity=severity,
-                                  region=region, tz=tz, calendar=calendar, roll=roll)
+                                  region=region, tz=tz, calendar=calendar, roll=roll, by=by)
     _warn(result.warnings)
     if fmt == "json":
-        data = [api.deadline_json(d, result.settings) for d in matches]
+        data = [api.deadline_json(d, result.settings, result.giver) for d in matches]
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     for d in matches:
@@ -156,7 +162,7 @@ def _explanation(d: Deadline, result: Computation) -> str:
            + (f", occurrence {d.occurrence}" if d.occurrence is not None else "")]
     out.append(f"  Clause {rule.source.clause}, seed line(s) "
                f"{', '.join(map(str, rule.source.lines))}: « {rule.source.quote} »")
-    out.append(f"  Who: {rule.actor}. What: {rule.action}")
+    out.append(f"  Who: {who_words(rule, result.giver, result.event)}. What: {rule.action}")
     out.append(f"  If missed: {rule.consequence}")
     if rule.note:
         out.append(f"  Note: {rule.note}")
@@ -307,11 +313,15 @@ def status(events_dir: str, as_of: str | None, within: str, fmt: str, fail_on: s
 @click.option("--severity", default=None)
 @click.option("--id", "event_id", default=None, help="A stable id for the new event.")
 @click.option("--rule", default=None, help="For `done`: the rule it fulfils.")
+@click.option("--by", type=click.Choice(["us", "them"]), default=None,
+              help="Who gave the notice or did the event (default: the agreement's default "
+              "for the event type).")
 def record(file: str, type_: str, at: str | None, ref: str | None, note: str | None,
-           severity: str | None, event_id: str | None, rule: str | None) -> None:
+           severity: str | None, event_id: str | None, rule: str | None, by: str | None
+           ) -> None:
     """Append an event to a contract's log and print what it sets off."""
     log, event, concerned = api.record(file, type_, at, ref=ref, note=note, severity=severity,
-                                       event_id=event_id, rule=rule)
+                                       event_id=event_id, rule=rule, by=by)
     _warn(log.warnings)
     click.echo(f"Recorded {event.type} {event.id} at {event.at_text} in {file}")
     for t in concerned:

@@ -87,6 +87,74 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class Giver:
+    """Who gave the triggering notice or did the event, for rules either party may owe.
+
+    `party` is `us` or `them` when the log (`by:`) or `--by` says so, or when the rulebook's
+    default for the event (`events: {X: {by: ...}}`) is us/them or a party the contract's role
+    turns into us/them; a party name (provider, customer) when only the rulebook's default is
+    known and there is no role (a one-off count); None when nothing says."""
+
+    party: str | None = None
+    recorded: bool = False  # said by the log or --by, not taken from the rulebook's default
+
+
+def resolve_giver(book: Rulebook, event: str, by: str | None, role: str | None) -> Giver:
+    if by is not None:
+        if by not in ("us", "them"):
+            raise DeadlinesError(f"by must be us or them, not {by!r}")
+        return Giver(by, True)
+    default = book.event_by.get(event)
+    if default in ("provider", "customer") and role is not None:
+        return Giver("us" if default == role else "them")
+    return Giver(default)
+
+
+_OPPOSITE = {"us": "them", "them": "us", "provider": "customer", "customer": "provider"}
+
+
+def owed_by(rule: Rule, giver: Giver) -> str | None:
+    """The party that owes (or holds) this rule for one event: the rule's actor, or for an
+    `either` rule the giver, the other party, or `both`; None when who gave it is not known."""
+    if rule.actor != "either":
+        return rule.actor
+    if rule.either == "both":
+        return "both"
+    if giver.party is None:
+        return None
+    return giver.party if rule.either == "by" else _OPPOSITE[giver.party]
+
+
+def is_ours(rule: Rule, giver: Giver, role: str) -> bool:
+    """Whether our side (the contract's role) must or may act. An `either` rule whose party is
+    not known is shown as ours: a duty wrongly filed as theirs is the one that gets missed."""
+    party = owed_by(rule, giver)
+    if party is None or party in ("both", "us"):
+        return True
+    if party == "them":
+        return False
+    return party == role
+
+
+def who_words(rule: Rule, giver: Giver, event: str) -> str:
+    """'either party: the party that received it, us (breach_notice given by them, ...)'."""
+    if rule.actor != "either":
+        return rule.actor
+    if rule.either == "both":
+        return "either party: each of them"
+    whose = "the party that gave it or did it" if rule.either == "by" else \
+        "the party that received it"
+    party = owed_by(rule, giver)
+    if giver.party is None:
+        return (f"either party: {whose}; who gave the {event} is not recorded, so it is shown "
+                "as ours (say by: us or them)")
+    if giver.recorded:
+        return f"either party: {whose}, {party} (the {event} was given by {giver.party})"
+    return (f"either party: {whose}, {party} (the {event} is taken as given by {giver.party}, "
+            "the agreement's default; say by: us or them, or --by, if not)")
+
+
+@dataclass(frozen=True)
 class Alternative:
     reading: str
     due: Due | None
@@ -118,6 +186,7 @@ class Computation:
     settings: Settings
     deadlines: list[Deadline]
     warnings: list[str]
+    giver: Giver = field(default_factory=Giver)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -300,15 +369,18 @@ def _ordered(rules: list[Rule]) -> list[Rule]:
 def compute(book: Rulebook, event: str, trigger: Moment, settings: Settings, *,
             severity: str | None = None, fulfilled: Mapping[str, Moment] | None = None,
             recurring_until: date | None = None, warnings: list[str] | None = None,
-            ) -> Computation:
+            by: str | None = None, role: str | None = None) -> Computation:
     """Every deadline that `event` at `trigger` sets off, chained ones included.
 
     `fulfilled` maps a rule id to when that step was actually done: a later step chained from
-    it then counts from the actual date instead of the due date.
+    it then counts from the actual date instead of the due date. `by` (us or them) says who gave
+    the notice or did the event, `role` whose side we are on; they decide who owes the rules
+    either party may owe (see `owed_by`), and do not change any date.
     """
     warnings = [] if warnings is None else warnings
     fulfilled = fulfilled or {}
     rules = _ordered(applicable_rules(book, event, severity))
+    giver = resolve_giver(book, event, by, role)
     zone = settings.zone
     due_by_rule: dict[str, Due] = {}
     out: list[Deadline] = []
@@ -347,7 +419,7 @@ def compute(book: Rulebook, event: str, trigger: Moment, settings: Settings, *,
         out.append(deadline)
     position = {id(rule): index for index, rule in enumerate(book.rules)}
     out.sort(key=lambda d: position[id(d.rule)])  # the rulebook's order; stable for occurrences
-    return Computation(book, event, trigger, settings, out, warnings)
+    return Computation(book, event, trigger, settings, out, warnings, giver)
 
 
 def _headline(period: Period, direction: Direction, anchor_text: str, kind: str = "") -> str:

@@ -33,12 +33,14 @@ def _scalar(value: str) -> str:
 
 
 def entry_fields(kind: str, at: str, ref: str | None, note: str | None, severity: str | None,
-                 event_id: str | None, rule: str | None) -> list[tuple[str, str]]:
+                 event_id: str | None, rule: str | None, by: str | None = None
+                 ) -> list[tuple[str, str]]:
     fields = []
     if event_id:
         fields.append(("id", event_id))
     fields += [("type", kind), ("at", at)]
-    for key, value in (("ref", ref), ("rule", rule), ("severity", severity), ("note", note)):
+    for key, value in (("ref", ref), ("rule", rule), ("severity", severity), ("by", by),
+                       ("note", note)):
         if value:
             fields.append((key, value))
     return fields
@@ -104,19 +106,20 @@ def append_roundtrip(text: str, fields: list[tuple[str, str]]) -> str:
 
 def record(path: str | Path, kind: str, at: str, *, ref: str | None = None,
            note: str | None = None, severity: str | None = None, event_id: str | None = None,
-           rule: str | None = None) -> tuple[ContractLog, LoggedEvent]:
+           rule: str | None = None, by: str | None = None) -> tuple[ContractLog, LoggedEvent]:
     """Append the event, check the whole log, replace the file; returns the new log."""
     file = Path(path)
     name = str(path)
     body, bom = read_text(file)
     before = parse(load_text(body, name))  # the log must be valid before we add to it
-    fields = entry_fields(kind, at, ref, note, severity, event_id, rule)
+    fields = entry_fields(kind, at, ref, note, severity, event_id, rule, by)
     new_body = append_text(body, fields)
     if new_body is None:
         new_body = append_roundtrip(body, fields)
     after = parse(load_text(new_body, name))
     def facts(log: ContractLog) -> list[tuple[object, ...]]:
-        return [(e.id, e.type, e.at, e.ref, e.note, e.severity, e.rule) for e in log.events]
+        return [(e.id, e.type, e.at, e.ref, e.note, e.severity, e.rule, e.by)
+                for e in log.events]
 
     if len(after.events) != len(before.events) + 1 or facts(after)[:-1] != facts(before):
         raise DeadlinesError("could not append the event without changing earlier entries",

@@ -16,6 +16,12 @@ from .yamlsource import FieldPath, Located, load_path
 
 RULEBOOK_DIR = Path(__file__).parent / "rulebooks"
 ACTORS = ("provider", "customer", "zendesk", "either")
+# For an `either` rule, which party owes it for one event: the one that gave the notice or did
+# the event (`by`), the other one (`other`: the party that received it), or each of them
+EITHER = ("by", "other", "both")
+# Who gave a notice or did an event when the log does not say: us or them (relative to the
+# contract's owner), or a party that the contract's role turns into us or them
+GIVERS = ("us", "them", "provider", "customer")
 KINDS = ("obligation", "right", "limit")
 ROLLS = ("none", "following", "preceding")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -77,6 +83,7 @@ class Rule:
     weekend: tuple[int, ...] | None = None
     # "at least 7 clear days": neither the trigger (or target) day nor the day of acting counts
     clear: bool = False
+    either: str = "both"  # for actor either: by | other | both (see EITHER)
 
     def title_in(self, lang: str) -> str:
         return self.title_fr if lang == "fr" and self.title_fr else self.title
@@ -122,6 +129,8 @@ class Rulebook:
     regions: dict[str, Region]
     default_region: str | None
     rules: list[Rule] = field(default_factory=list)
+    # event type -> who gives it when the log does not say (GIVERS); absent: not known
+    event_by: dict[str, str] = field(default_factory=dict)
     source_lines: tuple[int, int] | None = None
 
     def rules_for(self, event: str) -> list[Rule]:
@@ -350,11 +359,22 @@ class _Parser:
                                           ("following", "preceding", "none"), "none"),
             note=self.text(law, "weekend_extension_note", ("governing_law",), required=False),
         )
-        events = {str(k): str(v) for k, v in self.mapping(top.get("events") or {},
-                                                          ("events",)).items()}
-        for name in events:
-            if not _EVENT_RE.match(name):
+        events: dict[str, str] = {}
+        event_by: dict[str, str] = {}
+        for name, spec in self.mapping(top.get("events") or {}, ("events",)).items():
+            if not _EVENT_RE.match(str(name)):
                 raise self.fail(("events", name), "event types are snake_case")
+            if isinstance(spec, dict):  # {meaning: ..., by: ...}
+                epath: FieldPath = ("events", str(name))
+                for key in spec:
+                    if key not in ("meaning", "by"):
+                        raise self.fail((*epath, str(key)),
+                                        "unknown field; expected one of meaning, by")
+                events[str(name)] = self.text(spec, "meaning", epath)
+                if spec.get("by") is not None:
+                    event_by[str(name)] = self.choice(spec, "by", epath, GIVERS, "")
+            else:
+                events[str(name)] = str(spec)
         severities: dict[str, tuple[str, ...]] = {}
         for name, spec in self.mapping(top.get("severities") or {}, ("severities",)).items():
             spath: FieldPath = ("severities", str(name))
@@ -407,6 +427,7 @@ class _Parser:
             default_region=str(default_region) if default_region else None,
             source_lines=(int(src_lines[0]), int(src_lines[-1]))
             if isinstance(src_lines, list) and src_lines else None,
+            event_by=event_by,
         )
         if top.get("timezone") is not None:
             self.zone(book.timezone, ("timezone",))
@@ -429,7 +450,8 @@ class _Parser:
         data = self.mapping(raw, path)
         known = {"id", "title", "kind", "event", "severity", "period", "direction", "align",
                  "from", "schedule", "actor", "action", "consequence", "clause", "lines",
-                 "quote", "note", "readings", "title_fr", "action_fr", "weekend", "clear"}
+                 "quote", "note", "readings", "title_fr", "action_fr", "weekend", "clear",
+                 "either"}
         for key in data:
             if key not in known:
                 raise self.fail((*path, key),
@@ -503,6 +525,11 @@ class _Parser:
                 raise self.fail((*rpath, "period"), "business hours need the rule's schedule "
                                 "or the reading's own")
             readings.append(reading)
+        actor = self.choice(data, "actor", path, ACTORS, "provider")
+        either = self.choice(data, "either", path, EITHER, "both")
+        if data.get("either") is not None and actor != "either":
+            raise self.fail((*path, "either"), "only a rule with actor: either says which party "
+                            "owes it")
         return Rule(
             id=rule_id,
             title=self.text(data, "title", path),
@@ -514,7 +541,7 @@ class _Parser:
             anchor_rule=self.text(data, "from", path, required=False) or None,
             schedule=schedule,
             severity=severity,
-            actor=self.choice(data, "actor", path, ACTORS, "provider"),
+            actor=actor,
             action=self.text(data, "action", path),
             consequence=self.text(data, "consequence", path, required=False,
                                   default="Not stated in the text."),
@@ -525,6 +552,7 @@ class _Parser:
             action_fr=self.text(data, "action_fr", path, required=False),
             weekend=self.weekend(data, path),
             clear=bool(clear),
+            either=either,
         )
 
     def flag(self, data: dict[str, Any], key: str, path: FieldPath) -> bool | None:
