@@ -12,7 +12,7 @@ from .engine import Computation, Deadline, Due, Settings, count
 from .engine import compute as _compute
 from .errors import DeadlinesError
 from .moments import Moment, parse_when
-from .periods import Direction, Period, count_calendar
+from .periods import Direction, Period, count_calendar, shift
 from .rulebook import Rule, Rulebook
 
 if TYPE_CHECKING:
@@ -184,13 +184,12 @@ def parse_as_of(text: str | None) -> datetime:
     return datetime.combine(moment.day, time(12, 0), tzinfo=UTC)
 
 
-def parse_span(text: str) -> timedelta:
-    """'14d', '2w', '48h' -> a timedelta (for --within)."""
-    from .eventlog import reminder_period
-
-    period = reminder_period(text)
-    hours = {"hours": 1, "days": 24, "weeks": 168}[period.unit.value]
-    return timedelta(hours=period.amount * hours)
+def parse_span(text: str, option: str = "--within") -> Period:
+    """A period of plain time typed on the command line ('14d', '2w', '48h', '1 month')."""
+    try:
+        return Period.parse_span(text)
+    except DeadlinesError as exc:
+        raise DeadlinesError(exc.message, field=option) from None
 
 
 def build(events_dir: str, out: str, *, as_of: datetime, lang: str = "en",
@@ -209,11 +208,17 @@ def build(events_dir: str, out: str, *, as_of: datetime, lang: str = "en",
 ALERT_STATES = ("missed", "late", "due-within")
 
 
-def status(events_dir: str, *, as_of: datetime, within: timedelta) -> list[dict[str, Any]]:
-    """What is missed, late and due within the window, per contract, soonest first."""
+def status(events_dir: str, *, as_of: datetime, within: Period | str | timedelta
+           ) -> list[dict[str, Any]]:
+    """What is missed, late and due within the window (`within` after `as_of`), per contract,
+    soonest first."""
     from .eventlog import load_dir
     from .tracking import track
 
+    if isinstance(within, timedelta):
+        until = as_of + within
+    else:
+        until = shift(as_of, within if isinstance(within, Period) else parse_span(within))
     rows: list[dict[str, Any]] = []
     for log in load_dir(events_dir):
         for t in track(log, as_of):
@@ -222,7 +227,7 @@ def status(events_dir: str, *, as_of: datetime, within: timedelta) -> list[dict[
                 continue  # a limit's period ending asks nothing of anyone
             if t.status in ("missed", "late"):
                 state = t.status
-            elif t.status in ("pending", "open") and as_of <= end <= as_of + within:
+            elif t.status in ("pending", "open") and as_of <= end <= until:
                 state = "due-within"
             else:
                 continue

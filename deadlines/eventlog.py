@@ -24,7 +24,6 @@ from .yamlsource import FieldPath, Located, load_path
 ROLES = ("customer", "provider")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 EVENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-REMINDER_RE = re.compile(r"^(\d{1,3})([dhw])$")
 MAX_EVENTS = 10_000
 
 # Fulfilment events and the rule(s) each one closes. `done` closes the rule named by `rule:`.
@@ -128,12 +127,9 @@ def fulfilled_rules(event: LoggedEvent) -> tuple[str, ...]:
 
 
 def reminder_period(text: str) -> Period:
-    """'7d' -> 7 days, '2h' -> 2 hours, '1w' -> 1 week."""
-    match = REMINDER_RE.match(text)
-    if not match:
-        raise DeadlinesError(f"{text!r} is not a reminder; expected e.g. 7d, 1d, 2h or 1w")
-    unit = {"d": "days", "h": "hours", "w": "weeks"}[match.group(2)]
-    return Period.parse(f"{match.group(1)} {unit}")
+    """How long before a deadline its alarm rings: a period of plain time ('7d', '2h',
+    '1 month'), read by the one period parser."""
+    return Period.parse_span(text)
 
 
 def load(path: str | Path) -> ContractLog:

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .eventlog import reminder_period
-from .periods import Unit, add_months, start_of_day
+from .periods import add_months, shift, start_of_day
 from .state import FeedState, Stamp
 from .tracking import Tracked, sort_key
 
@@ -220,10 +221,9 @@ def entry_for(t: Tracked, lang: str = "en") -> Entry:
         since = t.trigger.instant(log.settings) if t.trigger is not None else \
             start_of_day(contract.start.day, zone)
         alarms = tuple(
-            (-_as_timedelta(r), labels["reminder"].format(title=rule.title_in(lang),
-                                                          when=due_text))
-            for r in contract.reminders
-            if begins - _as_timedelta(r) > since
+            (-lead, labels["reminder"].format(title=rule.title_in(lang), when=due_text))
+            for lead in (_lead_time(r, begins, zone) for r in contract.reminders)
+            if begins - lead > since
         )
     categories = (contract.agreement, "ours" if t.ours else "theirs", rule.kind, t.status)
     return Entry(t.uid, t.key, summary, clean_text("\n".join(lines)),
@@ -238,13 +238,11 @@ def entry_for(t: Tracked, lang: str = "en") -> Entry:
                  sort=sort_key(t))
 
 
-def _as_timedelta(reminder: str) -> timedelta:
-    period = reminder_period(reminder)
-    if period.unit is Unit.HOURS:
-        return timedelta(hours=period.amount)
-    if period.unit is Unit.WEEKS:
-        return timedelta(weeks=period.amount)
-    return timedelta(days=period.amount)
+def _lead_time(reminder: str, begins: datetime, zone: ZoneInfo) -> timedelta:
+    """How long before `begins` a reminder rings, on the contract's wall clock ('1 month'
+    before 1 March is 28 days, before 1 April 31 days)."""
+    local = begins.astimezone(zone)
+    return local - shift(local, reminder_period(reminder), backward=True)
 
 
 def entries(tracked: Iterable[Tracked], as_of: datetime, options: FeedOptions,
