@@ -120,6 +120,11 @@ def effective_withdrawals(events: list[LoggedEvent]) -> set[str]:
     return withdrawn
 
 
+def fulfilling_types(rule_id: str) -> tuple[str, ...]:
+    """The fulfilment event types that close a rule (besides `done` with `rule:`)."""
+    return tuple(kind for kind, rules in FULFILMENTS.items() if rule_id in rules)
+
+
 def fulfilled_rules(event: LoggedEvent) -> tuple[str, ...]:
     if event.type == GENERIC_DONE:
         return (event.rule,) if event.rule else ()
