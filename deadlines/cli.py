@@ -44,6 +44,8 @@ class _Group(click.Group):
                      parent: click.Context | None = None, **extra: Any) -> click.Context:
         try:
             return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # `deadlines` alone shows the help
         except click.UsageError as exc:
             raise _OneLineUsageError(exc) from None
 
@@ -53,6 +55,8 @@ class _Group(click.Group):
         except DeadlinesError as exc:
             click.echo(f"deadlines: error: {exc.render()}", err=True)
             ctx.exit(exc.exit_code)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # `deadlines token` alone shows its help
         except click.UsageError as exc:
             raise _OneLineUsageError(exc) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort):

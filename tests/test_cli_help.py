@@ -133,3 +133,12 @@ def test_the_edges_of_the_ranges_are_accepted(tmp_path: Path) -> None:
                                       "--past-days", "0", "--grace-days", "0"])
     assert result.exit_code == 0, result.stderr
     assert (out / "all.ics").exists()
+
+
+@pytest.mark.parametrize("args", [(), ("token",)])
+def test_a_group_alone_shows_its_help_whole(args: tuple[str, ...]) -> None:
+    """`deadlines` with no command prints the help (click's exit 2), not a one-line error."""
+    result = CliRunner().invoke(cli, list(args))
+    assert result.output.startswith(f"Usage: deadlines {' '.join(args)}".rstrip() + " [OPTIONS]")
+    assert "Commands:" in result.output
+    assert "deadlines: error" not in result.output
