@@ -271,7 +271,7 @@ def _event_rows(events: list[dict[str, Any]]) -> tuple[list[str], list[list[str]
     return ["EVENT", "KIND", "MEANING"], [[e["type"], e["kind"], e["meaning"]] for e in events]
 
 
-@cli.command(short_help="Agreements, and one's zone, regions, events and rules.")
+@cli.command(short_help="The agreements, or one agreement's events and rules.")
 @click.argument("agreement", required=False)
 @click.option("--events", "events_only", is_flag=True,
               help="Only the events a log of AGREEMENT may record, with their meaning.")
