@@ -2,8 +2,15 @@
 
 A WSGI application served by waitress. Each request reads one immutable snapshot (all feeds
 built together), so it never sees a half-updated set. A snapshot is rebuilt, by the same code
-as `deadlines build` (same state file, same lock), when an event log, a rulebook or the token
-file changes, when the date changes, or every few minutes so that statuses follow the clock.
+as `deadlines build` (same state file, same lock), when an event log or a rulebook changes,
+when the date changes, or every few minutes so that statuses follow the clock. Rebuilds run in
+a background thread: a request is answered from the current snapshot while the next one is
+built. A rebuild that fails keeps the previous snapshot and is retried when the inputs change
+again, or after an exponential back-off.
+
+Tokens are not part of a snapshot: the token file is checked (one `stat`) on every request and
+re-read when it changes, whatever the state of the feeds, so a revocation takes effect at once.
+A token file that cannot be read or is damaged opens nothing until it is repaired.
 
 URLs: `/<token>/deadlines.ics` (the feed) and `/<token>/` (the subscribe page). A token opens
 one feed scope. Anything else is a plain 404 that names nothing.
@@ -14,7 +21,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import html
+import json
 import logging
+import os
+import re
+import stat
 import sys
 import threading
 import time
@@ -30,7 +41,7 @@ from .build import Feed, build
 from .errors import DeadlinesError
 from .feeds import FeedOptions
 from .rulebook import RULEBOOK_DIR
-from .tokens import TokenStore
+from .tokens import SCOPE_RE, TokenRecord, TokenStore
 
 # waitress warns "Task queue depth is N" for every queued request under load (205,131 lines in
 # one 10-second bench/load.py run); the request log line already says how long each one took
@@ -39,8 +50,18 @@ logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 FEED_NAME = "deadlines.ics"
 REFRESH_SECONDS = 300
 CHECK_SECONDS = 1.0
+# a failed rebuild is retried at once when the inputs change, otherwise after 1, 2, 4 ... s
+FIRST_BACKOFF = 1.0
+MAX_BACKOFF = 300.0
+# a rebuild whose inputs moved under it (a log deleted or replaced while it was read) is tried
+# again at once, this many times in all, before it counts as a failure
+REBUILD_ATTEMPTS = 3
+# the aggregate feeds; a `contract:` scope never opens one of them, whatever the feed ids are
+AGGREGATES = ("all", "ours", "theirs")
+TOKEN_FILE_LIMIT = 16 * 1024 * 1024  # far above any real token file; a bigger one is damage
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+Response = tuple[str, list[tuple[str, str]], bytes]
 
 
 @dataclass(frozen=True)
@@ -59,7 +80,7 @@ class Snapshot:
     built_at: float
     as_of: datetime
     signature: tuple[Any, ...]
-    tokens: TokenStore
+    contracts: int = 0
 
 
 def _last_modified(data: bytes) -> datetime | None:
@@ -77,21 +98,169 @@ def publish(feed: Feed) -> Published:
                      _last_modified(feed.data))
 
 
-def _signature(events_dir: Path, tokens: Path) -> tuple[Any, ...]:
-    """What a rebuild depends on: names, sizes and mtimes of the logs, rulebooks, tokens."""
-    items: list[tuple[str, int, int]] = []
-    for folder in (events_dir, RULEBOOK_DIR):
-        if folder.is_dir():
-            for path in sorted(folder.iterdir()):
-                if path.suffix in (".yaml", ".yml"):
-                    st = path.stat()
-                    items.append((str(path), st.st_size, st.st_mtime_ns))
-    try:
-        st = tokens.stat()
-        items.append((str(tokens), st.st_size, st.st_mtime_ns))
-    except OSError:
-        pass
+def _signature(events_dir: Path, rulebooks: Path = RULEBOOK_DIR) -> tuple[Any, ...]:
+    """What a rebuild depends on: names, sizes and mtimes of the logs and the rulebooks.
+
+    Files come and go while this runs (a log deleted between the listing and its stat, a folder
+    removed): a vanished file or folder is simply absent from the signature, which is a change,
+    never an error. Any other failure to look is recorded in the signature too, so that it
+    changes when the failure does, and the rebuild reports what is wrong.
+    """
+    items: list[tuple[Any, ...]] = []
+    for folder in (events_dir, rulebooks):
+        try:
+            names = sorted(folder.iterdir())
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:
+            items.append((str(folder), "unreadable", exc.errno))
+            continue
+        for path in names:
+            if path.suffix not in (".yaml", ".yml"):
+                continue
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                items.append((str(path), "unreadable", exc.errno))
+                continue
+            items.append((str(path), st.st_size, st.st_mtime_ns, st.st_ino))
     return tuple(items)
+
+
+# --- tokens -------------------------------------------------------------------------------
+
+def _file_key(st: os.stat_result) -> tuple[int, ...]:
+    # the change time catches a chmod or a rewrite within the mtime's resolution; the inode
+    # catches an atomic replace
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def read_tokens(path: Path) -> TokenStore:
+    """The token file, read without trusting it: a regular file of a sane size, the shape
+    `TokenStore.save` writes, every field of the expected type. Raises DeadlinesError."""
+    try:
+        # O_NONBLOCK: a FIFO put in the token file's place must not hang a request thread
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return TokenStore(path, [])
+    except OSError as exc:
+        raise DeadlinesError(f"cannot read the token file: {exc.strerror}", file=str(path)
+                             ) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise DeadlinesError("the token file is not a regular file", file=str(path))
+        if st.st_size > TOKEN_FILE_LIMIT:
+            raise DeadlinesError(f"the token file is larger than {TOKEN_FILE_LIMIT} bytes",
+                                 file=str(path))
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(TOKEN_FILE_LIMIT + 1)
+    except OSError as exc:
+        raise DeadlinesError(f"cannot read the token file: {exc.strerror}", file=str(path)
+                             ) from None
+    finally:
+        os.close(fd)
+    try:
+        raw = json.loads(data.decode("utf-8"))
+        return TokenStore(path, _token_records(raw))
+    except (ValueError, RecursionError) as exc:  # JSON, UTF-8 and shape errors alike
+        raise DeadlinesError(f"not a token file: {str(exc)[:200]}", file=str(path)) from None
+
+
+def _token_records(raw: Any) -> list[TokenRecord]:
+    if not isinstance(raw, dict) or not isinstance(raw.get("tokens"), list):
+        raise ValueError('expected {"tokens": [...]}')
+    records = []
+    for index, item in enumerate(raw["tokens"]):
+        if not isinstance(item, dict):
+            raise ValueError(f"token {index} is not an object")
+        texts = {}
+        for key in ("id", "hash", "scope", "label", "created"):
+            if not isinstance(item.get(key), str):
+                raise ValueError(f"token {index}: {key} is not text")
+            texts[key] = item[key]
+        revoked = item.get("revoked", False)
+        if not isinstance(revoked, bool):
+            raise ValueError(f"token {index}: revoked is not true or false")
+        if not re.fullmatch(r"[0-9a-f]{64}", texts["hash"]):
+            raise ValueError(f"token {index}: hash is not a SHA-256 digest")
+        if not SCOPE_RE.match(texts["scope"]):
+            raise ValueError(f"token {index}: {texts['scope']!r} is not a feed scope")
+        records.append(TokenRecord(**texts, revoked=revoked))
+    return records
+
+
+class TokenWatch:
+    """The token file as of now: one `stat` per call, re-read when the file changed.
+
+    Fails closed: while the file cannot be read or is damaged, `current()` is None (nothing is
+    served) and one line says why; the previous list is never kept."""
+
+    def __init__(self, path: Path, say: Callable[[str], None]) -> None:
+        self.path = path
+        self.say = say
+        self.problem: str | None = None
+        self._key: tuple[Any, ...] | None = None
+        self._store: TokenStore | None = None
+        self._lock = threading.Lock()
+
+    def _stat_key(self) -> tuple[Any, ...]:
+        try:
+            return _file_key(self.path.stat())
+        except FileNotFoundError:
+            return ("missing",)
+        except OSError as exc:
+            return ("unreadable", exc.errno)
+
+    def current(self) -> TokenStore | None:
+        key = self._stat_key()
+        if key == self._key:
+            return self._store
+        with self._lock:
+            if key == self._key:  # another request thread re-read it meanwhile
+                return self._store
+            # the key is taken before the read: a change during the read moves the key again,
+            # so the next request reads once more (at worst one read too many, never one stale)
+            try:
+                store: TokenStore | None = read_tokens(self.path)
+                problem = None
+            except DeadlinesError as exc:
+                store, problem = None, exc.render()
+            if problem != self.problem:
+                self.say(f"token file damaged, no feed is served until it is repaired: {problem}"
+                         if problem else "token file readable again")
+            self.problem = problem
+            self._key, self._store = key, store
+            return store
+
+
+def mask(path: str) -> str:
+    """The path with the token replaced, for logs."""
+    parts = path.split("/")
+    if len(parts) > 1 and parts[1]:
+        parts[1] = "<token>"
+    return "/".join(parts)[:200]
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, DeadlinesError):
+        return exc.render()
+    return f"{type(exc).__name__}: {exc}"
+
+
+# --- the application ----------------------------------------------------------------------
+
+@dataclass
+class _Failure:
+    signature: tuple[Any, ...]
+    retry_at: float
+    delay: float
+
+
+def _print_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -102,53 +271,135 @@ class FeedServer:
     options: FeedOptions = field(default_factory=FeedOptions)
     public_url: str | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    log: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr,
-                                                                   flush=True))
+    log: Callable[[str], None] = field(default=_print_line)
+    # False: a request that finds the inputs changed rebuilds before it answers (tests and
+    # scripts that need the next request to see a change); True: it answers from the current
+    # snapshot and the rebuild runs in a thread
+    background: bool = True
+    monotonic: Callable[[], float] = field(default=time.monotonic)
     _snapshot: Snapshot | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
-    _checked: float = field(default=0.0, init=False)
+    _checked: float | None = field(default=None, init=False)
+    _worker: threading.Thread | None = field(default=None, init=False)
+    _rebuilding: bool = field(default=False, init=False)
+    _failure: _Failure | None = field(default=None, init=False)
+    _last_error: str | None = field(default=None, init=False)
+    _tokens: TokenWatch = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._tokens = TokenWatch(self.tokens_path, self.say)
+
+    def say(self, line: str) -> None:
+        self.log(line)
+
+    def token_store(self) -> TokenStore | None:
+        """The token file as of now (None while it is damaged: nothing opens)."""
+        return self._tokens.current()
+
+    @property
+    def token_problem(self) -> str | None:
+        return self._tokens.problem
 
     # -- snapshots ------------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
-        """The current snapshot, rebuilt first if its inputs changed.
+        """The current snapshot; starts a rebuild first if its inputs changed.
 
-        While one thread rebuilds, the others keep serving the current snapshot."""
+        The very first snapshot is built before this returns (and raises on bad input); after
+        that, a request never waits for a rebuild unless `background` is False."""
         current = self._snapshot
-        now = time.monotonic()
-        if current is not None and now - self._checked < CHECK_SECONDS:
-            return current
-        if not self._lock.acquire(blocking=current is None):
-            assert current is not None
-            return current
+        if current is None:
+            with self._lock:
+                if self._snapshot is None:
+                    signature = _signature(self.events_dir)
+                    self._snapshot = self._rebuild(signature, self.clock())
+                    self._checked = self.monotonic()
+                return self._snapshot
+        self._refresh_if_due(current)
+        return self._snapshot or current
+
+    def _refresh_if_due(self, current: Snapshot) -> None:
+        now = self.monotonic()
+        if self._checked is not None and now - self._checked < CHECK_SECONDS:
+            return
+        if not self._lock.acquire(blocking=False):
+            return  # another request thread is checking
         try:
-            current = self._snapshot
-            if current is not None and time.monotonic() - self._checked < CHECK_SECONDS:
-                return current  # another thread checked while this one waited
-            self._checked = time.monotonic()
-            signature = _signature(self.events_dir, self.tokens_path)
+            if self._rebuilding or (self._checked is not None
+                                    and now - self._checked < CHECK_SECONDS):
+                return
+            self._checked = now
+            signature = _signature(self.events_dir)
             as_of = self.clock()
-            stale = (current is None or signature != current.signature
+            stale = (signature != current.signature
                      or as_of.date() != current.as_of.date()
                      or now - current.built_at > REFRESH_SECONDS)
-            if stale:
-                try:
-                    self._snapshot = self._rebuild(signature, as_of)
-                except Exception as exc:  # keep serving the last good snapshot
-                    if current is None:
-                        raise
-                    message = exc.render() if isinstance(exc, DeadlinesError) else str(exc)
-                    self.log(f"rebuild failed, serving the previous snapshot: {message}")
-            assert self._snapshot is not None
-            return self._snapshot
+            failure = self._failure
+            if not stale or (failure is not None and signature == failure.signature
+                             and now < failure.retry_at):
+                return  # fresh, or broken in the same way and backing off
+            self._rebuilding = True
         finally:
             self._lock.release()
+        if not self.background:
+            self._rebuild_job(signature, as_of)
+            return
+        worker = threading.Thread(target=self._rebuild_job, args=(signature, as_of),
+                                  name="deadlines-rebuild", daemon=True)
+        self._worker = worker
+        try:
+            worker.start()
+        except RuntimeError:  # no thread to be had: try again at the next check
+            self._rebuilding = False
+
+    def _rebuild_job(self, signature: tuple[Any, ...], as_of: datetime) -> None:
+        try:
+            for attempt in range(REBUILD_ATTEMPTS):
+                try:
+                    snap = self._rebuild(signature, as_of)
+                except Exception as exc:
+                    after = _signature(self.events_dir)
+                    if after != signature and attempt + 1 < REBUILD_ATTEMPTS:
+                        signature = after  # read under our feet (a log deleted, say): again
+                        continue
+                    self._failed(signature, exc)
+                    return
+                self._snapshot = snap
+                self._succeeded()
+                return
+        finally:
+            self._rebuilding = False
+
+    def _failed(self, signature: tuple[Any, ...], exc: Exception) -> None:
+        now = self.monotonic()
+        previous = self._failure
+        delay = FIRST_BACKOFF
+        if previous is not None and previous.signature == signature:
+            delay = min(previous.delay * 2, MAX_BACKOFF)
+        self._failure = _Failure(signature, now + delay, delay)
+        message = _describe(exc)
+        if message != self._last_error:  # the same error once, not once per attempt
+            self.say(f"rebuild failed, serving the previous snapshot: {message}")
+            self._last_error = message
+
+    def _succeeded(self) -> None:
+        if self._failure is not None:
+            self.say("rebuild succeeded, serving fresh feeds again")
+        self._failure = None
+        self._last_error = None
+
+    def settle(self, timeout: float | None = None) -> bool:
+        """Waits for a background rebuild, if one runs; True when none is left running."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+            return not worker.is_alive()
+        return True
 
     def _rebuild(self, signature: tuple[Any, ...], as_of: datetime) -> Snapshot:
         report = build(self.events_dir, self.out_dir, as_of, self.options, keep_feeds=True)
         feeds = {feed_id: publish(feed) for feed_id, feed in report.feeds.items()}
-        return Snapshot(feeds, time.monotonic(), as_of, signature,
-                        TokenStore.load(self.tokens_path))
+        return Snapshot(feeds, self.monotonic(), as_of, signature, report.contracts)
 
     # -- WSGI -----------------------------------------------------------------------------
 
@@ -160,11 +411,10 @@ class FeedServer:
         start_response(status, headers)
         sent = 0 if method == "HEAD" else len(body)
         elapsed = (time.perf_counter() - started) * 1000
-        self.log(f"{method} {mask(path)} {status.split()[0]} {sent} {elapsed:.1f}ms")
+        self.say(f"{method} {mask(path)} {status.split()[0]} {sent} {elapsed:.1f}ms")
         return [] if method == "HEAD" else [body]
 
-    def respond(self, method: str, path: str, environ: dict[str, Any]
-                ) -> tuple[str, list[tuple[str, str]], bytes]:
+    def respond(self, method: str, path: str, environ: dict[str, Any]) -> Response:
         if method not in ("GET", "HEAD"):
             return not_found()
         parts = path.split("/")
@@ -175,16 +425,29 @@ class FeedServer:
         if not token or len(token) > 128:
             return not_found()
         snap = self.snapshot()
-        record = snap.tokens.lookup(token)
-        if record is None or record.feed_id not in snap.feeds:
+        published = self.published_for(token, snap)
+        if published is None:
             return not_found()
-        published = snap.feeds[record.feed_id]
         if parts[2] == FEED_NAME:
             return self.feed_response(published, environ)
         return self.page_response(published, token, environ, snap)
 
-    def feed_response(self, published: Published, environ: dict[str, Any]
-                      ) -> tuple[str, list[tuple[str, str]], bytes]:
+    def published_for(self, token: str, snap: Snapshot) -> Published | None:
+        """The feed a live token opens in this snapshot, checked against the token file as it
+        is now: None for an unknown or revoked token, a damaged token file, or a scope whose
+        contract is gone."""
+        store = self.token_store()
+        if store is None:
+            return None
+        record = store.lookup(token)
+        if record is None:
+            return None
+        feed_id = record.feed_id
+        if record.scope.startswith("contract:") and feed_id in AGGREGATES:
+            return None  # `contract:all` names a contract, never the aggregate feed
+        return snap.feeds.get(feed_id)
+
+    def feed_response(self, published: Published, environ: dict[str, Any]) -> Response:
         wants_gzip = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
         etag = published.etag if not wants_gzip else published.etag[:-1] + '-gzip"'
         headers = [("ETag", etag), ("Cache-Control", "private, no-cache"),
@@ -210,7 +473,7 @@ class FeedServer:
         return f"{scheme}://{host}"
 
     def page_response(self, published: Published, token: str, environ: dict[str, Any],
-                      snap: Snapshot) -> tuple[str, list[tuple[str, str]], bytes]:
+                      snap: Snapshot) -> Response:
         feed_url = f"{self.base_url(environ)}/{token}/{FEED_NAME}"
         body = render_page(published.feed, feed_url, snap.as_of).encode("utf-8")
         headers = [("Content-Type", "text/html; charset=utf-8"),
@@ -224,18 +487,10 @@ class FeedServer:
         return "200 OK", headers, body
 
 
-def not_found() -> tuple[str, list[tuple[str, str]], bytes]:
+def not_found() -> Response:
     body = b"Not Found\n"
     return "404 Not Found", [("Content-Type", "text/plain; charset=utf-8"),
                              ("Content-Length", str(len(body)))], body
-
-
-def mask(path: str) -> str:
-    """The path with the token replaced, for logs."""
-    parts = path.split("/")
-    if len(parts) > 1 and parts[1]:
-        parts[1] = "<token>"
-    return "/".join(parts)[:200]
 
 
 def accepts_gzip(header: str) -> bool:
@@ -295,7 +550,6 @@ tr{border-bottom:2px solid #cfd6e1;padding:.4rem 0}td{border:0;padding:.15rem .6
 td::before{content:attr(data-label) ": ";font-weight:600;color:#4b5563}}
 """
 
-
 STATUS_WORDS = {"pending": "pending", "met": "done", "late": "done late", "missed": "MISSED",
                 "withdrawn": "cancelled", "open": "right open", "closed": "period ended"}
 
@@ -348,6 +602,8 @@ def serve(events_dir: str, *, host: str, port: int, tokens: str, out: str,
 
     app = FeedServer(Path(events_dir), Path(out), Path(tokens), options, public_url)
     app.snapshot()  # fail now, with a clear message, on bad input
+    if app.token_store() is None:  # fail now on a damaged token file too
+        raise DeadlinesError(app.token_problem or "the token file cannot be read")
     print(f"deadlines: serving {events_dir} on http://{host}:{port}/<token>/ "
           f"(tokens in {tokens})", file=sys.stderr, flush=True)
     waitress_serve(app, host=host, port=port, threads=4, ident="deadlines",

@@ -175,6 +175,10 @@ def test_recorded_event_shows_up_with_new_etag_and_sequence(
     assert b"[DONE] Written Incident report" not in first
     record(events / "acme-freshhawk.yaml", "incident_report_sent", "2026-11-23T18:00",
            ref="incident-1")
+    # the request that notices the change is answered from the current snapshot and starts
+    # the rebuild in the background; once it is done, the next request sees the event
+    assert call(app, path)[2] == first
+    assert app.settle(timeout=30)
     _, headers, body = call(app, path)
     assert headers["ETag"] != first_headers["ETag"]
     text = body.decode().replace("\r\n ", "")

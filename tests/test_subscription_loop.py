@@ -235,8 +235,10 @@ def serving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     token, _ = TokenStore.load(tmp_path / "tokens.json").create("all")
     clock = Clock(AS_OF)
     requests: list[str] = []
+    # background=False: the sync right after a change must see it, so the request that notices
+    # the change rebuilds before it answers
     app = FeedServer(tmp_path / "events", tmp_path / "feeds", tmp_path / "tokens.json",
-                     clock=clock, log=requests.append)
+                     clock=clock, log=requests.append, background=False)
     app.snapshot()
     server = create_server(app, host="127.0.0.1", port=0, threads=2)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -1,0 +1,302 @@
+"""The feed server under attack and under careless hands (issue 8, items 10 to 14).
+
+Each test names what is attacked and what must hold. They run the WSGI app in-process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from serverkit import AS_OF, Site, call, make_site
+
+import deadlines.server as server
+from deadlines.errors import DeadlinesError
+from deadlines.recording import record
+from deadlines.server import FeedServer, _signature
+
+BROKEN = "contract: [this is not\n"
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Site:
+    """Checks the inputs on every request; rebuilds before answering (deterministic)."""
+    monkeypatch.setattr(server, "CHECK_SECONDS", 0.0)
+    return make_site(tmp_path, background=False)
+
+
+def add_second_contract(events: Path) -> Path:
+    """A second contract (its own id and name), so that one log can go while another stays."""
+    text = (events / "acme-freshhawk.yaml").read_text()
+    path = events / "globex-freshhawk.yaml"
+    path.write_text(text.replace("id: acme-freshhawk", "id: globex-freshhawk")
+                    .replace("name: Acme - FreshHawk", "name: Globex - FreshHawk"))
+    return path
+
+
+# --- 10. token changes take effect within one request, whatever the state of the build ----
+
+def test_revocation_takes_effect_while_a_log_is_broken(site: Site) -> None:
+    """Attack: a token is revoked while an event log is invalid, so every rebuild fails and
+    the previous snapshot is kept. Expected: the revoked token gets a 404 at once."""
+    assert call(site.app, site.feed("all"))[0] == "200 OK"
+    (site.events / "acme-freshhawk.yaml").write_text(BROKEN)
+    assert call(site.app, site.feed("all"))[0] == "200 OK"  # the previous snapshot
+    site.revoke("all")
+    assert call(site.app, site.feed("all"))[0] == "404 Not Found"
+    assert call(site.app, site.feed("ours"))[0] == "200 OK"  # the others still open
+
+
+def test_new_token_opens_while_a_log_is_broken(site: Site) -> None:
+    """A token created while the build is broken opens its feed on the next request."""
+    call(site.app, site.feed("all"))
+    (site.events / "acme-freshhawk.yaml").write_text(BROKEN)
+    site.create("theirs")
+    assert call(site.app, site.feed("theirs"))[0] == "200 OK"
+
+
+def test_token_changes_need_no_rebuild(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tokens are not part of a snapshot: editing the token file rebuilds nothing, and the
+    next request already sees the edit."""
+    call(site.app, site.feed("all"))
+    builds: list[object] = []
+    real = server.build
+    monkeypatch.setattr(server, "build", lambda *a, **k: builds.append(a) or real(*a, **k))
+    site.revoke("ours")
+    new = site.create("theirs")
+    assert call(site.app, site.feed("ours"))[0] == "404 Not Found"
+    assert call(site.app, f"/{new}/deadlines.ics")[0] == "200 OK"
+    assert builds == []
+
+
+DAMAGE: dict[str, Any] = {
+    "empty": b"",
+    "truncated": b'{"tokens": [{"id": "abc", "hash": "',
+    "garbage": b"\x00\xff not json at all",
+    "a list": b"[]",
+    "tokens not a list": b'{"tokens": 5}',
+    "deep nesting": b"[" * 100_000 + b"]" * 100_000,
+    "a hash that is a number": "number-hash",
+    "an unknown scope": "bad-scope",
+    "a directory": "directory",
+    "a FIFO": "fifo",
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_damaged_token_file_fails_closed(site: Site, damage: str) -> None:
+    """Attack: the token file is damaged or replaced by something unreadable. Expected: no
+    token opens anything (never the old list), one log line says so however many requests
+    come, and the feeds open again once the file is repaired."""
+    good = site.tokens_path.read_bytes()
+    assert call(site.app, site.feed("all"))[0] == "200 OK"
+    site.tokens_path.unlink()
+    kind = DAMAGE[damage]
+    if kind == "directory":
+        site.tokens_path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(site.tokens_path)  # opening it for reading would wait for a writer
+    elif kind in ("number-hash", "bad-scope"):
+        data = json.loads(good)
+        if kind == "number-hash":
+            data["tokens"][0]["hash"] = 12345
+        else:
+            data["tokens"][0]["scope"] = "everything"
+        site.tokens_path.write_text(json.dumps(data))
+    else:
+        site.tokens_path.write_bytes(kind)
+    site.lines.clear()
+    for _ in range(3):
+        for name in ("all", "ours", "contract:acme-freshhawk"):
+            assert call(site.app, site.feed(name))[0] == "404 Not Found"
+    problems = [line for line in site.lines if "token file" in line]
+    assert len(problems) == 1, site.lines
+    assert "no feed is served" in problems[0]
+    if site.tokens_path.is_dir():
+        site.tokens_path.rmdir()
+    else:
+        site.tokens_path.unlink()
+    site.tokens_path.write_bytes(good)
+    assert call(site.app, site.feed("all"))[0] == "200 OK"
+    assert any("token file readable again" in line for line in site.lines)
+
+
+def test_deleted_token_file_opens_nothing(site: Site) -> None:
+    """No token file, no tokens: even while a log is broken, nothing opens."""
+    call(site.app, site.feed("all"))
+    (site.events / "acme-freshhawk.yaml").write_text(BROKEN)
+    site.tokens_path.unlink()
+    assert call(site.app, site.feed("all"))[0] == "404 Not Found"
+
+
+def test_token_for_a_removed_contract_is_404(site: Site) -> None:
+    """A token scoped to a contract whose log was removed gets a 404; the rest still open."""
+    globex = add_second_contract(site.events)
+    token = site.create("contract:globex-freshhawk")
+    assert call(site.app, f"/{token}/deadlines.ics")[0] == "200 OK"
+    globex.unlink()
+    assert call(site.app, f"/{token}/deadlines.ics")[0] == "404 Not Found"
+    assert call(site.app, f"/{token}/")[0] == "404 Not Found"
+    assert call(site.app, site.feed("contract:acme-freshhawk"))[0] == "200 OK"
+
+
+@pytest.mark.parametrize("name", ["all", "ours", "theirs"])
+def test_contract_scope_never_opens_an_aggregate(site: Site, name: str) -> None:
+    """Attack: a token scoped `contract:all` (a contract id that is a feed name). Expected:
+    404, never every contract's deadlines."""
+    token = site.create(f"contract:{name}")
+    assert call(site.app, f"/{token}/deadlines.ics")[0] == "404 Not Found"
+    assert call(site.app, f"/{token}/")[0] == "404 Not Found"
+
+
+# --- 13. a file that vanishes is a change, never an error ---------------------------------
+
+def test_signature_survives_vanishing_files_and_folders(tmp_path: Path) -> None:
+    """A log listed and then gone before its stat (here: a dangling link), a missing events
+    folder, a rulebook folder that is a file: the signature is computed, without them."""
+    events = tmp_path / "events"
+    events.mkdir()
+    (events / "a.yaml").write_text("x")
+    (events / "ghost.yaml").symlink_to(tmp_path / "deleted.yaml")
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    signature = _signature(events, not_a_folder)
+    assert [item[0] for item in signature] == [str(events / "a.yaml")]
+    assert _signature(tmp_path / "gone", tmp_path / "gone too") == ()
+
+
+def test_vanished_log_during_a_check_is_no_500(site: Site) -> None:
+    """Attack: a log disappears between the listing and its stat (here: a link to a file
+    that is gone). Expected: no 500, the feed is served."""
+    call(site.app, site.feed("all"))
+    (site.events / "ghost.yaml").symlink_to(site.events / "deleted.yaml")
+    for _ in range(3):
+        assert call(site.app, site.feed("all"))[0] == "200 OK"
+
+
+def test_log_deleted_during_a_rebuild_is_a_change(site: Site,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Attack: a log is deleted while a rebuild reads it (the build fails with "no such
+    file"). Expected: the server reads the logs again at once and serves the feeds without
+    that contract; no error is logged."""
+    globex = add_second_contract(site.events)
+    first = call(site.app, site.feed("all"))[2]
+    assert b"Globex" in first
+    record(site.events / "acme-freshhawk.yaml", "incident_identified", "2026-11-25T09:00",
+           event_id="incident-race")
+    real = server.build
+    calls: list[int] = []
+
+    def racing_build(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            globex.unlink()
+            raise DeadlinesError("no such file", file=str(globex))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(server, "build", racing_build)
+    status, _, body = call(site.app, site.feed("all"))
+    assert status == "200 OK"
+    assert b"Globex" not in body and b"incident-race" in body
+    assert not any("failed" in line for line in site.lines), site.lines
+
+
+# --- 14. back-off, rebuilds in the background ----------------------------------------
+
+class Ticks:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_broken_log_backs_off_and_is_logged_once(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Attack: an invalid event log, and a request every second for a minute. Expected: the
+    rebuild is retried with exponential back-off (not 60 times), the error is logged once;
+    a new edit of the log is tried at once, and the recovery is logged."""
+    ticks = Ticks()
+    site = make_site(tmp_path, background=False, monotonic=ticks)
+    builds: list[int] = []
+    real = server.build
+    monkeypatch.setattr(server, "build",
+                        lambda *a, **k: builds.append(1) or real(*a, **k))
+    call(site.app, site.feed("all"))
+    log = site.events / "acme-freshhawk.yaml"
+    good = log.read_text()
+    log.write_text(BROKEN)
+    for _ in range(60):
+        ticks.now += 1.0
+        assert call(site.app, site.feed("all"))[0] == "200 OK"
+    assert 1 + 5 <= len(builds) <= 1 + 7  # at about 1, 2, 4, 8, 16, 32 s
+    assert sum("rebuild failed" in line for line in site.lines) == 1
+    tried = len(builds)
+    stamp = log.stat().st_mtime_ns + 10**9
+    os.utime(log, ns=(stamp, stamp))  # saved again, as broken: tried at the next check
+    ticks.now += 1.0
+    call(site.app, site.feed("all"))
+    assert len(builds) == tried + 1
+    assert sum("rebuild failed" in line for line in site.lines) == 1  # the same error
+    log.write_text(good)
+    ticks.now += 1.0
+    call(site.app, site.feed("all"))
+    assert site.lines[-2].startswith("rebuild succeeded")
+
+
+def test_request_during_a_slow_rebuild_gets_the_previous_snapshot(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Attack: a rebuild that takes long (here: blocked until the test lets it go). Expected:
+    requests meanwhile are answered at once from the previous snapshot and start no second
+    rebuild; once it is done, the next request sees the new feed."""
+    monkeypatch.setattr(server, "CHECK_SECONDS", 0.0)
+    site = make_site(tmp_path)
+    first = call(site.app, site.feed("all"))[2]
+    release = threading.Event()
+    started: list[int] = []
+    real = server.build
+
+    def slow_build(*args: Any, **kwargs: Any) -> Any:
+        started.append(1)
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(server, "build", slow_build)
+    record(site.events / "acme-freshhawk.yaml", "incident_identified", "2026-11-25T09:00",
+           event_id="incident-slow")
+    answers: list[bytes] = []
+
+    def ask() -> None:
+        answers.append(call(site.app, site.feed("all"))[2])
+
+    try:
+        for _ in range(3):
+            asking = threading.Thread(target=ask)
+            asking.start()
+            asking.join(timeout=10)
+            assert not asking.is_alive(), "a request waited for the rebuild"
+    finally:
+        release.set()
+    assert answers == [first] * 3
+    assert len(started) == 1
+    assert site.app.settle(timeout=30)
+    assert b"incident-slow" in call(site.app, site.feed("all"))[2]
+
+
+def test_first_snapshot_is_built_before_the_first_answer(tmp_path: Path) -> None:
+    """At start-up there is no previous snapshot: the first one is built inline."""
+    site = make_site(tmp_path)
+    assert site.app.snapshot().as_of == AS_OF
+    assert call(site.app, site.feed("all"))[0] == "200 OK"
+
+
+def test_in_process_server_keeps_its_constructor(tmp_path: Path) -> None:
+    """Scripts build a FeedServer in-process with the same arguments as before."""
+    app = FeedServer(tmp_path / "events", tmp_path / "feeds", tmp_path / "tokens.json")
+    assert app.background and app.token_store() is not None
