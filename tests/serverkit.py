@@ -1,17 +1,21 @@
 """Helpers for the feed-server tests: a site (events, tokens, an app), WSGI calls, live servers.
 
-    from serverkit import Site, call, make_site
+    from serverkit import Site, call, live, make_site, raw_request
 """
 
 from __future__ import annotations
 
 import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from deadlines.server import FeedServer
+from deadlines.server import FeedServer, make_server, stop_server
 from deadlines.tokens import TokenRecord, TokenStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,3 +79,26 @@ def call(app: FeedServer, path: str, method: str = "GET", query: str = "", **hea
 
     body = b"".join(app(environ, start_response))
     return str(captured["status"]), captured["headers"], body  # type: ignore[return-value]
+
+
+@contextmanager
+def live(app: FeedServer, **overrides: Any) -> Iterator[int]:
+    """The app on a loopback port (the settings `serve` uses), in a thread; yields the port."""
+    server = make_server(app, "127.0.0.1", 0, **overrides)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield int(server.effective_port)
+    finally:
+        stop_server(server)
+        thread.join(timeout=10)
+
+
+def raw_request(port: int, data: bytes, timeout: float = 10) -> bytes:
+    """Sends bytes as they are and reads until the server closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)

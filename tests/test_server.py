@@ -1,52 +1,27 @@
-"""The feed server: tokens, validators, 304s, 404s, gzip, live rebuilds; on loopback."""
+"""The feed server: tokens, validators, 304s, 404s, gzip, the page, live rebuilds.
+
+The attacks of issue 8 (tokens, slowloris, logs, vanishing files, Expect, back-off) are in
+test_server_attacks.py.
+"""
 
 from __future__ import annotations
 
 import gzip
 import http.client
-import shutil
-import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from serverkit import call, live, make_site
 
 from deadlines.recording import record
-from deadlines.server import FeedServer, mask
-from deadlines.tokens import TokenStore
-
-ROOT = Path(__file__).resolve().parents[1]
-AS_OF = datetime(2026, 11, 26, 12, tzinfo=UTC)
+from deadlines.server import FeedServer, announce, mask
 
 
 @pytest.fixture
 def site(tmp_path: Path) -> tuple[FeedServer, dict[str, str], Path]:
-    events = tmp_path / "events"
-    shutil.copytree(ROOT / "events", events)
-    store = TokenStore.load(tmp_path / "tokens.json")
-    tokens = {scope: store.create(scope)[0] for scope in ("all", "ours", "contract:acme-freshhawk")}
-    revoked, record_ = store.create("theirs")
-    store.revoke(record_.id)
-    tokens["revoked"] = revoked
-    lines: list[str] = []
-    app = FeedServer(events, tmp_path / "feeds", tmp_path / "tokens.json",
-                     clock=lambda: AS_OF, log=lines.append)
-    return app, tokens, events
-
-
-def call(app: FeedServer, path: str, method: str = "GET", **headers: str
-         ) -> tuple[str, dict[str, str], bytes]:
-    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "wsgi.url_scheme": "http",
-               "HTTP_HOST": "127.0.0.1:8080"}
-    environ.update({"HTTP_" + k.upper(): v for k, v in headers.items()})
-    captured: dict[str, object] = {}
-
-    def start_response(status: str, hdrs: list[tuple[str, str]]) -> None:
-        captured["status"], captured["headers"] = status, dict(hdrs)
-
-    body = b"".join(app(environ, start_response))
-    return str(captured["status"]), captured["headers"], body  # type: ignore[return-value]
+    made = make_site(tmp_path)
+    return made.app, made.tokens, made.events
 
 
 def test_feed_200_with_calendar_headers(site: tuple[FeedServer, dict[str, str], Path]) -> None:
@@ -188,22 +163,15 @@ def test_recorded_event_shows_up_with_new_etag_and_sequence(
 
 
 @pytest.fixture
-def live(site: tuple[FeedServer, dict[str, str], Path]) -> Iterator[tuple[int, dict[str, str]]]:
-    from waitress.server import create_server
-
+def served(site: tuple[FeedServer, dict[str, str], Path]
+           ) -> Iterator[tuple[int, dict[str, str]]]:
     app, tokens, _ = site
-    server = create_server(app, host="127.0.0.1", port=0, threads=2)
-    port = server.effective_port
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
+    with live(app) as port:
         yield port, tokens
-    finally:
-        server.close()
 
 
-def test_live_loopback_server(live: tuple[int, dict[str, str]]) -> None:
-    port, tokens = live
+def test_live_loopback_server(served: tuple[int, dict[str, str]]) -> None:
+    port, tokens = served
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.request("GET", f"/{tokens['all']}/deadlines.ics")
     response = conn.getresponse()
@@ -219,3 +187,16 @@ def test_live_loopback_server(live: tuple[int, dict[str, str]]) -> None:
     gone = conn.getresponse()
     assert gone.status == 404 and gone.read() == b"Not Found\n"
     assert body.endswith(b"END:VCALENDAR\r\n")
+
+
+# --- issue 10, item 12: the start-up line --------------------------------------------
+
+def test_start_up_line_names_folder_count_address_and_token_file() -> None:
+    assert announce("events", ".deadlines-tokens.json", 3, ["http://127.0.0.1:8080/"]) == (
+        "deadlines: serving the feeds of 3 contract(s) from events/ on "
+        "http://127.0.0.1:8080/<token>/ (tokens in .deadlines-tokens.json)")
+    line = announce("/srv/logs/", "t.json", 1, ["http://[::1]:8080/", "http://127.0.0.1:8080/"],
+                    "https://deadlines.example.org/")
+    assert "from /srv/logs/ on http://[::1]:8080/<token>/ and http://127.0.0.1:8080/<token>/" \
+        in line
+    assert "subscribed to as https://deadlines.example.org/<token>/" in line

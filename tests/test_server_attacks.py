@@ -1,23 +1,35 @@
 """The feed server under attack and under careless hands (issue 8, items 10 to 14).
 
-Each test names what is attacked and what must hold. They run the WSGI app in-process.
+Each test names what is attacked and what must hold. Most run the WSGI app in-process; the
+ones about sockets run waitress on a loopback port, and the slowloris test runs the real
+`deadlines serve` in a subprocess.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from serverkit import AS_OF, Site, call, make_site
+from serverkit import AS_OF, ROOT, Site, call, live, make_site, raw_request
+from tooling import stop
 
 import deadlines.server as server
 from deadlines.errors import DeadlinesError
 from deadlines.recording import record
 from deadlines.server import FeedServer, _signature
+from deadlines.tokens import TokenStore
 
 BROKEN = "contract: [this is not\n"
 
@@ -153,6 +165,68 @@ def test_contract_scope_never_opens_an_aggregate(site: Site, name: str) -> None:
     assert call(site.app, f"/{token}/")[0] == "404 Not Found"
 
 
+# --- 11. slowloris ------------------------------------------------------------------------
+
+@pytest.fixture
+def serve_process(tmp_path: Path) -> Iterator[tuple[int, str, Path]]:
+    """The real `deadlines serve --port 0` on a copy of the events; yields (port, token,
+    stderr file) once it has said where it listens."""
+    shutil.copytree(ROOT / "events", tmp_path / "events")
+    token, _ = TokenStore.load(tmp_path / "tokens.json").create("all")
+    errors = tmp_path / "stderr.txt"
+    with errors.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "deadlines", "serve", "events", "--port", "0",
+             "--tokens", "tokens.json", "--out", "feeds"],
+            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=sink, stdin=subprocess.DEVNULL)
+    try:
+        port = None
+        deadline = time.monotonic() + 60
+        while port is None and time.monotonic() < deadline and proc.poll() is None:
+            found = re.search(r"http://127\.0\.0\.1:(\d+)/", errors.read_text())
+            port = int(found.group(1)) if found else None
+            time.sleep(0.05)
+        assert port, f"serve did not say where it listens:\n{errors.read_text()}"
+        yield port, token, errors
+    finally:
+        stop(proc)
+
+
+def test_slowloris_does_not_block_other_clients(serve_process: tuple[int, str, Path]) -> None:
+    """Attack: 200 connections that send half a request line or half the headers, then
+    nothing (no token needed). Expected: another client still gets its whole feed, in under
+    2 s."""
+    port, token, _ = serve_process
+    idle = []
+    try:
+        for i in range(200):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.sendall(b"GET /" if i % 2 else b"GET /x HTTP/1.1\r\nHost: a\r\nX-Slow: ")
+            idle.append(sock)
+        started = time.monotonic()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", f"/{token}/deadlines.ics")
+        response = conn.getresponse()
+        body = response.read()
+        elapsed = time.monotonic() - started
+        conn.close()
+    finally:
+        for sock in idle:
+            sock.close()
+    assert response.status == 200
+    assert body.endswith(b"END:VCALENDAR\r\n")
+    assert elapsed < 2, f"the feed took {elapsed:.2f} s behind 200 half-open connections"
+
+
+def test_waitress_settings_bound_idle_connections() -> None:
+    """The settings `serve` gives waitress: poll() (select() fails past 1024 descriptors),
+    room for far more than 100 connections, idle ones closed within a minute."""
+    settings = server.waitress_settings()
+    assert settings["asyncore_use_poll"] is True
+    assert settings["connection_limit"] >= 200
+    assert settings["channel_timeout"] + settings["cleanup_interval"] <= 60
+
+
 # --- 13. a file that vanishes is a change, never an error ---------------------------------
 
 def test_signature_survives_vanishing_files_and_folders(tmp_path: Path) -> None:
@@ -205,7 +279,88 @@ def test_log_deleted_during_a_rebuild_is_a_change(site: Site,
     assert not any("failed" in line for line in site.lines), site.lines
 
 
-# --- 14. back-off, rebuilds in the background ----------------------------------------
+# --- 14. Expect, the port, back-off, rebuilds in the background ---------------------------
+
+@pytest.fixture
+def live_site(tmp_path: Path) -> Iterator[tuple[Site, int]]:
+    site = make_site(tmp_path)
+    with live(site.app) as port:
+        yield site, port
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_expect_100_continue_on_a_get_gets_the_answer(live_site: tuple[Site, int],
+                                                      method: str) -> None:
+    """Attack (or just curl): `Expect: 100-continue` on a request without a body. waitress
+    answered "100 Continue" and then nothing. Expected: the 200 with the whole feed."""
+    site, port = live_site
+    response = raw_request(port, f"{method} {site.feed('all')} HTTP/1.1\r\nHost: h\r\n"
+                                 "Expect: 100-continue\r\nConnection: close\r\n\r\n".encode())
+    head, _, body = response.removeprefix(b"HTTP/1.1 100 Continue\r\n\r\n").partition(
+        b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK")
+    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))  # type: ignore[union-attr]
+    if method == "GET":
+        assert len(body) == length and body.endswith(b"END:VCALENDAR\r\n")
+    else:
+        assert body == b""
+
+
+def test_expect_100_continue_with_a_body_still_works(live_site: tuple[Site, int]) -> None:
+    """A request with a body keeps the real 100-continue exchange: 100, body, answer."""
+    site, port = live_site
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(f"POST {site.feed('all')} HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n"
+                     "Expect: 100-continue\r\nConnection: close\r\n\r\n".encode())
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(b"hello")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 404 ")
+
+
+def test_serve_announces_the_port_it_really_bound(serve_process: tuple[int, str, Path],
+                                                  ) -> None:
+    """`--port 0` picks a free port; the line `serve` prints names that port (and the
+    folder, the number of contracts, the token file) and the feed opens there."""
+    port, token, errors = serve_process
+    first = errors.read_text().splitlines()[0]
+    assert first == (f"deadlines: serving the feeds of 1 contract(s) from events/ on "
+                     f"http://127.0.0.1:{port}/<token>/ (tokens in tokens.json)")
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", f"/{token}/deadlines.ics")
+    assert conn.getresponse().status == 200
+    conn.close()
+
+
+@pytest.mark.parametrize("port", ["99999", "-1"])
+def test_serve_refuses_a_port_out_of_range(tmp_path: Path, port: str) -> None:
+    """A port out of range is refused (exit 2, one line), never announced and bound
+    elsewhere (99999 used to listen on 34463)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "deadlines", "serve", str(ROOT / "events"), "--port", port,
+         "--tokens", str(tmp_path / "t.json"), "--out", str(tmp_path / "feeds")],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and "serving" not in done.stderr
+
+
+def test_serve_on_a_busy_port_is_exit_2(tmp_path: Path) -> None:
+    """A port already taken: exit 2 with one line saying so, no traceback."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "deadlines", "serve", str(ROOT / "events"),
+             "--port", str(busy), "--tokens", str(tmp_path / "t.json"),
+             "--out", str(tmp_path / "feeds")],
+            capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]
+    assert f"cannot listen on 127.0.0.1 port {busy}" in done.stderr
+
 
 class Ticks:
     """A monotonic clock the test moves by hand."""
