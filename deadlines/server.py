@@ -13,7 +13,8 @@ re-read when it changes, whatever the state of the feeds, so a revocation takes 
 A token file that cannot be read or is damaged opens nothing until it is repaired.
 
 URLs: `/<token>/deadlines.ics` (the feed) and `/<token>/` (the subscribe page). A token opens
-one feed scope. Anything else is a plain 404 that names nothing.
+one feed scope. Anything else is a plain 404 that names nothing. Log lines never carry a token
+or a control character (see `scrub`).
 """
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ import stat
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
@@ -60,9 +63,11 @@ REBUILD_ATTEMPTS = 3
 # the aggregate feeds; a `contract:` scope never opens one of them, whatever the feed ids are
 AGGREGATES = ("all", "ours", "theirs")
 TOKEN_FILE_LIMIT = 16 * 1024 * 1024  # far above any real token file; a bigger one is damage
+LOG_LIMIT = 2000  # characters of one logged message
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 Response = tuple[str, list[tuple[str, str]], bytes]
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 
 @dataclass(frozen=True)
@@ -237,12 +242,94 @@ class TokenWatch:
             return store
 
 
+# --- logs ---------------------------------------------------------------------------------
+
+# A token-shaped path segment: 16 or more URL-safe base64 characters (tokens are 32), also
+# percent-encoded, between a slash and the end of the segment.
+_TOKEN_SEGMENT = re.compile(r"(?<=/)(?:[A-Za-z0-9_-]|%[0-9A-Fa-f]{2}){16,}(?=[/?#;\s\"'<>]|$)")
+# a query string after a path: anything up to the next blank or quote
+_QUERY = re.compile(r"(?<=[^\s?])\?[^\s\"'<>]+")
+# C0 and C1 controls, DEL and the Unicode line separators: a request must not start a new log
+# line, move the cursor or recolour a terminal
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escape_control(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_controls(text: str) -> str:
+    return _CONTROL.sub(_escape_control, text)
+
+
+def scrub(text: str, limit: int = LOG_LIMIT) -> str:
+    """A message made safe to log: token-shaped path segments and query strings masked,
+    control characters (CR and LF included) shown escaped, so it stays one line."""
+    text = _TOKEN_SEGMENT.sub("<token>", text)
+    text = _QUERY.sub("?<query>", text)
+    text = escape_controls(text)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def mask(path: str) -> str:
-    """The path with the token replaced, for logs."""
+    """A request path for the log: the first segment (where a token goes) and every other
+    token-shaped segment replaced, control characters escaped, at most 200 characters."""
     parts = path.split("/")
     if len(parts) > 1 and parts[1]:
         parts[1] = "<token>"
-    return "/".join(parts)[:200]
+    return scrub("/".join(parts), limit=200)
+
+
+# Chunks of a formatted traceback that come from code, not from data: kept line by line.
+# Everything else is an exception's message (which may quote a request), kept on one line.
+_TRACEBACK_FRAMES = ("Traceback (most recent call last):", "  File ", "  [Previous line",
+                     "\nDuring handling of the above exception",
+                     "\nThe above exception was the direct cause")
+
+
+def scrub_traceback(exc_info: ExcInfo) -> str:
+    out = []
+    for chunk in traceback.format_exception(*exc_info):
+        if chunk.startswith(_TRACEBACK_FRAMES):
+            out.append("\n".join(scrub(line) for line in chunk.split("\n")))
+        else:
+            out.append(scrub(chunk.rstrip("\n")) + "\n")
+    return "".join(out).rstrip("\n")
+
+
+class ScrubFilter(logging.Filter):
+    """Masks tokens and escapes control characters in a record's message and traceback.
+
+    Installed on waitress's loggers, whose messages quote request paths ("Exception while
+    serving /<path>") and whose tracebacks quote exception messages."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string in someone's log call: log it as it is
+            message = str(record.msg)
+        record.msg, record.args = scrub(message), None
+        if record.exc_info and record.exc_info[0] is not None:
+            record.exc_text = scrub_traceback(record.exc_info)
+            record.exc_info = None  # so that no handler formats the raw one again
+        elif record.exc_text:
+            record.exc_text = "\n".join(scrub(line) for line in record.exc_text.split("\n"))
+        if record.stack_info:
+            record.stack_info = "\n".join(scrub(line) for line in record.stack_info.split("\n"))
+        return True
+
+
+SCRUBBED_LOGGERS = ("waitress", "waitress.queue")
+
+
+def install_log_scrubbing() -> None:
+    """A ScrubFilter on each waitress logger (a logger's filters see only its own records,
+    not its children's, hence each one); idempotent."""
+    for name in SCRUBBED_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, ScrubFilter) for f in logger.filters):
+            logger.addFilter(ScrubFilter())
 
 
 def _describe(exc: BaseException) -> str:
@@ -289,9 +376,11 @@ class FeedServer:
 
     def __post_init__(self) -> None:
         self._tokens = TokenWatch(self.tokens_path, self.say)
+        install_log_scrubbing()
 
     def say(self, line: str) -> None:
-        self.log(line)
+        """Every line the server logs goes through here: no token, no control character."""
+        self.log(scrub(line))
 
     def token_store(self) -> TokenStore | None:
         """The token file as of now (None while it is damaged: nothing opens)."""
@@ -412,7 +501,9 @@ class FeedServer:
         start_response(status, headers)
         sent = 0 if method == "HEAD" else len(body)
         elapsed = (time.perf_counter() - started) * 1000
-        self.say(f"{method} {mask(path)} {status.split()[0]} {sent} {elapsed:.1f}ms")
+        query = "?<query>" if environ.get("QUERY_STRING") else ""
+        self.say(f"{escape_controls(method)[:20]} {mask(path)}{query} {status.split()[0]} "
+                 f"{sent} {elapsed:.1f}ms")
         return [] if method == "HEAD" else [body]
 
     def respond(self, method: str, path: str, environ: dict[str, Any]) -> Response:
@@ -596,6 +687,7 @@ channel. Keep this address private: it opens the feed.</p>
 </main></body></html>
 """
 
+
 # --- waitress -----------------------------------------------------------------------------
 
 def _connection_limit(wanted: int = 1000) -> int:
@@ -653,6 +745,7 @@ def make_server(app: FeedServer, host: str, port: int, **overrides: Any) -> Any:
     by `waitress_settings()` with `overrides` on top."""
     from waitress.server import BaseWSGIServer, create_server
 
+    install_log_scrubbing()
     server = create_server(app, host=host, port=port, **{**waitress_settings(), **overrides})
     channel = _expect_fix()
     for listener in _listeners(server):

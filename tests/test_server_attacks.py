@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import os
 import re
 import shutil
@@ -28,7 +29,7 @@ from tooling import stop
 import deadlines.server as server
 from deadlines.errors import DeadlinesError
 from deadlines.recording import record
-from deadlines.server import FeedServer, _signature
+from deadlines.server import FeedServer, ScrubFilter, _signature, mask, scrub
 from deadlines.tokens import TokenStore
 
 BROKEN = "contract: [this is not\n"
@@ -225,6 +226,132 @@ def test_waitress_settings_bound_idle_connections() -> None:
     assert settings["asyncore_use_poll"] is True
     assert settings["connection_limit"] >= 200
     assert settings["channel_timeout"] + settings["cleanup_interval"] <= 60
+
+
+# --- 12. no token and no forged line in any log -------------------------------------------
+
+@pytest.fixture
+def logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> Iterator[tuple[Site, int]]:
+    site = make_site(tmp_path)
+    caplog.set_level(logging.INFO, logger="waitress")
+    with live(site.app) as port:
+        yield site, port
+
+
+def every_log_line(site: Site, caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What the server logged: its own lines and waitress's records, formatted as printed."""
+    formatter = logging.Formatter("%(levelname)s %(name)s %(message)s")
+    records = [formatter.format(r) for r in caplog.records if r.name.startswith("waitress")]
+    return site.lines + records
+
+
+@pytest.mark.parametrize("path, query", [
+    ("/calendars/{token}/deadlines.ics", ""),
+    ("/{token}/{token}/deadlines.ics", ""),
+    ("/{token}/deadlines.ics", "token={token}"),
+    ("/{token}/deadlines.ics", ""),
+])
+def test_tokens_are_masked_in_every_segment_and_the_query(
+        logged: tuple[Site, int], caplog: pytest.LogCaptureFixture, path: str,
+        query: str) -> None:
+    """Attack: the token sits in a later path segment or in the query string. Expected: the
+    request line shows `<token>` and `?<query>`, never the token."""
+    site, port = logged
+    token = site.tokens["all"]
+    target = path.format(token=token) + (f"?{query.format(token=token)}" if query else "")
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", target)
+    conn.getresponse().read()
+    conn.close()
+    lines = every_log_line(site, caplog)
+    assert lines and not any(token in line for line in lines), lines
+    assert any("<token>" in line for line in site.lines)
+    if query:
+        assert any("?<query>" in line for line in site.lines)
+
+
+@pytest.mark.parametrize("encoded, shown", [
+    ("%0a", r"\x0a"), ("%0d%0a", r"\x0d\x0a"), ("%1b[2J", r"\x1b[2J"), ("%7f", r"\x7f"),
+    ("%c2%85", r"\x85"), ("%00", r"\x00"),
+])
+def test_control_characters_cannot_forge_a_log_line(
+        logged: tuple[Site, int], caplog: pytest.LogCaptureFixture, encoded: str,
+        shown: str) -> None:
+    """Attack: `%0a` (and CR, ESC, DEL, NUL, NEL) in the path, to start a fake log line or
+    drive the terminal. Expected: one log line, with the character shown escaped."""
+    site, port = logged
+    response = raw_request(port, f"GET /x/a{encoded}GET%20/forged HTTP/1.1\r\nHost: h\r\n"
+                                 f"Connection: close\r\n\r\n".encode())
+    assert response.startswith(b"HTTP/1.1 404 ")
+    assert len(site.lines) == 1
+    assert shown in site.lines[0]
+    assert not re.search(r"[\x00-\x1f\x7f-\x9f]", "".join(every_log_line(site, caplog)))
+
+
+def test_raw_cr_and_lf_in_the_request_line_reach_no_log(
+        logged: tuple[Site, int], caplog: pytest.LogCaptureFixture) -> None:
+    """A bare CR inside the request line is refused by waitress (400) before the app; nothing
+    logged carries it."""
+    site, port = logged
+    response = raw_request(port, b"GET /a\rforged HTTP/1.1\r\nHost: h\r\nConnection: close"
+                                 b"\r\n\r\n")
+    assert re.match(rb"HTTP/1\.[01] 400 ", response)
+    assert not any("\r" in line for line in every_log_line(site, caplog))
+
+
+def test_exception_inside_the_app_is_logged_masked_and_on_one_line_per_frame(
+        logged: tuple[Site, int], caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Attack: a request whose handling raises, with the token and a `%0a` in the path and
+    in the exception's message. waitress logs "Exception while serving <path>" and the
+    traceback. Expected: the token masked in the message and the traceback, the newline
+    escaped (no line starts with the attacker's text), the client gets a plain 500."""
+    site, port = logged
+    token = site.tokens["all"]
+
+    def explode(method: str, path: str, environ: dict[str, Any]) -> Any:
+        raise RuntimeError(f"cannot serve {path}")
+
+    monkeypatch.setattr(site.app, "respond", explode)
+    response = raw_request(port, f"GET /{token}/deadlines.ics%0aforged:%20yes HTTP/1.1\r\n"
+                                 "Host: h\r\nConnection: close\r\n\r\n".encode())
+    assert response.startswith(b"HTTP/1.1 500 ")
+    assert token.encode() not in response
+    errors = [r for r in caplog.records if r.name == "waitress" and r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    text = logging.Formatter("%(message)s").format(errors[0])
+    assert token not in text
+    assert "Exception while serving /<token>/deadlines.ics\\x0aforged: yes" in text
+    assert "RuntimeError: cannot serve /<token>/deadlines.ics\\x0aforged: yes" in text
+    assert "Traceback (most recent call last):" in text  # still a useful traceback
+    assert not any(line.startswith("forged") for line in text.splitlines())
+
+
+def test_scrub_filter_masks_arguments_and_tracebacks() -> None:
+    """The filter on waitress's loggers formats the message itself (arguments included) and
+    replaces the traceback with a masked one."""
+    token = "uIOekPUcE7VNi7HDfyk4IBhivTvLNdAp"
+    try:
+        raise ValueError(f"bad /{token}/x\nsecond line")
+    except ValueError:
+        record = logging.LogRecord("waitress", logging.ERROR, __file__, 1,
+                                   "serving %s", (f"/{token}/deadlines.ics",), sys.exc_info())
+    assert ScrubFilter().filter(record)
+    text = logging.Formatter().format(record)
+    assert token not in text
+    assert "serving /<token>/deadlines.ics" in text
+    assert "ValueError: bad /<token>/x\\x0asecond line" in text
+
+
+def test_mask_and_scrub() -> None:
+    assert mask("/secret/deadlines.ics") == "/<token>/deadlines.ics"
+    assert mask("/a/uIOekPUcE7VNi7HDfyk4IBhivTvLNdAp/x") == "/<token>/<token>/x"
+    assert mask("/a/%75IOekPUcE7VNi7HDfyk4IBhivTvLNdAp") == "/<token>/<token>"
+    assert scrub("GET /short/deadlines.ics") == "GET /short/deadlines.ics"
+    assert scrub("GET /abcdefghijklmnopq/deadlines.ics") == "GET /<token>/deadlines.ics"
+    assert scrub("events/acme-freshhawk.yaml:3") == "events/acme-freshhawk.yaml:3"
+    assert scrub("see /x?a=1&b=2 now") == "see /x?<query> now"
+    assert scrub("a\u2028b") == "a\\u2028b"
 
 
 # --- 13. a file that vanishes is a change, never an error ---------------------------------
