@@ -12,9 +12,9 @@ Tokens are not part of a snapshot: the token file is checked (one `stat`) on eve
 re-read when it changes, whatever the state of the feeds, so a revocation takes effect at once.
 A token file that cannot be read or is damaged opens nothing until it is repaired.
 
-URLs: `/<token>/deadlines.ics` (the feed) and `/<token>/` (the subscribe page). A token opens
-one feed scope. Anything else is a plain 404 that names nothing. Log lines never carry a token
-or a control character (see `scrub`).
+URLs: `/<token>/deadlines.ics` (the feed) and `/<token>/` (the subscribe page); `/<token>`
+redirects to the page. Anything else is a plain 404 that names nothing. Log lines never carry a
+token or a control character (see `scrub`).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from urllib.parse import quote
 
 from .build import Feed, build
 from .errors import DeadlinesError
-from .feeds import FeedOptions
+from .feeds import LABELS, FeedOptions
 from .rulebook import RULEBOOK_DIR
 from .tokens import SCOPE_RE, TokenRecord, TokenStore
 
@@ -510,8 +510,10 @@ class FeedServer:
         if method not in ("GET", "HEAD"):
             return not_found()
         parts = path.split("/")
-        # exactly "/<token>/" or "/<token>/deadlines.ics"; no other shape, no traversal
-        if len(parts) != 3 or parts[0] != "" or parts[2] not in ("", FEED_NAME):
+        # exactly "/<token>/", "/<token>/deadlines.ics" or "/<token>"; no other shape, no
+        # traversal
+        if parts[0] != "" or len(parts) not in (2, 3) or \
+                (len(parts) == 3 and parts[2] not in ("", FEED_NAME)):
             return not_found()
         token = parts[1]
         if not token or len(token) > 128:
@@ -520,6 +522,8 @@ class FeedServer:
         published = self.published_for(token, snap)
         if published is None:
             return not_found()
+        if len(parts) == 2:
+            return redirect(f"./{token}/")
         if parts[2] == FEED_NAME:
             return self.feed_response(published, environ)
         return self.page_response(published, token, environ, snap)
@@ -567,7 +571,7 @@ class FeedServer:
     def page_response(self, published: Published, token: str, environ: dict[str, Any],
                       snap: Snapshot) -> Response:
         feed_url = f"{self.base_url(environ)}/{token}/{FEED_NAME}"
-        body = render_page(published.feed, feed_url, snap.as_of).encode("utf-8")
+        body = render_page(published.feed, feed_url, snap.as_of, self.options).encode("utf-8")
         headers = [("Content-Type", "text/html; charset=utf-8"),
                    ("Content-Length", str(len(body))),
                    ("Cache-Control", "private, no-store"),
@@ -583,6 +587,16 @@ def not_found() -> Response:
     body = b"Not Found\n"
     return "404 Not Found", [("Content-Type", "text/plain; charset=utf-8"),
                              ("Content-Length", str(len(body)))], body
+
+
+def redirect(location: str) -> Response:
+    """308 to a relative URL: right behind a proxy that adds a path prefix, too."""
+    body = b"Permanent Redirect\n"
+    return "308 Permanent Redirect", [("Location", location),
+                                      ("Content-Type", "text/plain; charset=utf-8"),
+                                      ("Content-Length", str(len(body))),
+                                      ("Cache-Control", "private, no-store"),
+                                      ("Referrer-Policy", "no-referrer")], body
 
 
 def accepts_gzip(header: str) -> bool:
@@ -642,48 +656,85 @@ tr{border-bottom:2px solid #cfd6e1;padding:.4rem 0}td{border:0;padding:.15rem .6
 td::before{content:attr(data-label) ": ";font-weight:600;color:#4b5563}}
 """
 
-STATUS_WORDS = {"pending": "pending", "met": "done", "late": "done late", "missed": "MISSED",
-                "withdrawn": "cancelled", "open": "right open", "closed": "period ended"}
+# The page's fixed words, per --lang (the feed's own texts come translated from the build).
+PAGE_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "subscribe": "Subscribe", "google": "Add to Google Calendar", "url": "Feed URL",
+        "due": "Due", "deadline": "Deadline", "status": "Status", "who": "Who",
+        "clause": "Clause", "empty": "No deadlines in the window.",
+        "window": "Deadlines due in the last {days} days and the coming months.",
+        "note": "Calendar apps refresh subscriptions on their own schedule: Google Calendar "
+                "only every 8 to 24 hours, and it ignores the feed's alarms. Urgent changes "
+                "need another channel. Keep this address private: it opens the feed.",
+        "status.pending": "pending", "status.met": "done", "status.late": "done late",
+        "status.missed": "MISSED", "status.withdrawn": "cancelled",
+        "status.open": "right open", "status.closed": "period ended",
+    },
+    "fr": {
+        "subscribe": "S'abonner", "google": "Ajouter à Google Agenda",
+        "url": "Adresse du flux", "due": "Échéance", "deadline": "Délai",
+        "status": "Statut", "who": "Qui agit", "clause": "Clause",
+        "empty": "Aucune échéance dans la période affichée.",
+        "window": "Échéances des {days} derniers jours et des mois à venir.",
+        "note": "Les agendas actualisent les abonnements à leur propre rythme : Google Agenda "
+                "seulement toutes les 8 à 24 heures, et il ignore les alarmes du flux. Un "
+                "changement urgent doit passer par un autre canal. Gardez cette adresse "
+                "privée : elle ouvre le flux.",
+        "status.pending": "en cours", "status.met": "fait", "status.late": "fait en retard",
+        "status.missed": "MANQUÉ", "status.withdrawn": "annulé",
+        "status.open": "droit ouvert", "status.closed": "période close",
+    },
+}
+
+STATUS_WORDS = {key.removeprefix("status."): word for key, word in PAGE_TEXT["en"].items()
+                if key.startswith("status.")}
 
 
-def render_page(feed: Feed, feed_url: str, as_of: datetime) -> str:
+def render_page(feed: Feed, feed_url: str, as_of: datetime,
+                options: FeedOptions | None = None) -> str:
+    options = options or FeedOptions()
+    lang = options.lang if options.lang in PAGE_TEXT else "en"
+    text, labels = PAGE_TEXT[lang], LABELS.get(lang, LABELS["en"])
     webcal = "webcal://" + feed_url.split("://", 1)[1]
     google = "https://calendar.google.com/calendar/render?cid=" + quote(webcal, safe="")
     esc = html.escape
     several = len({item.contract for item in feed.items}) > 1
+    since = as_of - timedelta(days=options.past_days)  # the feed's own window
     rows = []
     for item in sorted(feed.items, key=lambda e: e.sort):
-        if item.sort[0] < as_of - timedelta(days=60):
+        if item.sort[0] < since:
             continue
         title = f"{item.title} - {item.contract_name}" if several else item.title
+        status = text.get(f"status.{item.status}", item.status)
+        who = labels.get(f"actor.{item.actor}", item.actor)
         rows.append(
-            f'<tr class="{esc(item.status)}"><td data-label="Due" class="due">'
+            f'<tr class="{esc(item.status)}"><td data-label="{esc(text["due"])}" class="due">'
             f"{esc(item.due_local)}</td>"
-            f'<td data-label="Deadline">{esc(title)}</td>'
-            f'<td data-label="Status" class="status">'
-            f"{esc(STATUS_WORDS.get(item.status, item.status))}</td>"
-            f'<td data-label="Who">{esc(item.actor)}</td>'
-            f'<td data-label="Clause">{esc(item.clause)}</td></tr>'
+            f'<td data-label="{esc(text["deadline"])}">{esc(title)}</td>'
+            f'<td data-label="{esc(text["status"])}" class="status">{esc(status)}</td>'
+            f'<td data-label="{esc(text["who"])}">{esc(who)}</td>'
+            f'<td data-label="{esc(text["clause"])}">{esc(item.clause)}</td></tr>'
         )
-    table = "".join(rows) or '<tr><td colspan="5">No deadlines in the window.</td></tr>'
+    table = "".join(rows) or f'<tr><td colspan="5">{esc(text["empty"])}</td></tr>'
+    heads = "".join(f"<th>{esc(text[k])}</th>"
+                    for k in ("due", "deadline", "status", "who", "clause"))
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(feed.name)}</title><style>{PAGE_CSS}</style></head>
 <body><main>
 <h1>{esc(feed.name)}</h1>
 <div class="links">
-<a id="subscribe-webcal" href="{esc(webcal)}">Subscribe</a>
-<a id="subscribe-google" class="secondary" href="{esc(google)}">Add to Google Calendar</a>
-<a id="subscribe-https" class="secondary" href="{esc(feed_url)}">Feed URL</a>
+<a id="subscribe-webcal" href="{esc(webcal)}">{esc(text["subscribe"])}</a>
+<a id="subscribe-google" class="secondary" href="{esc(google)}">{esc(text["google"])}</a>
+<a id="subscribe-https" class="secondary" href="{esc(feed_url)}">{esc(text["url"])}</a>
 </div>
-<table><thead><tr><th>Due</th><th>Deadline</th><th>Status</th><th>Who</th><th>Clause</th>
+<table><thead><tr>{heads}
 </tr></thead><tbody>
 {table}
 </tbody></table>
-<p class="note">Calendar apps refresh subscriptions on their own schedule: Google Calendar
-only every 8 to 24 hours, and it ignores the feed's alarms. Urgent changes need another
-channel. Keep this address private: it opens the feed.</p>
+<p class="note">{esc(text["window"].format(days=options.past_days))}
+{esc(text["note"])}</p>
 </main></body></html>
 """
 
