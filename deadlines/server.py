@@ -244,9 +244,10 @@ class TokenWatch:
 
 # --- logs ---------------------------------------------------------------------------------
 
-# A token-shaped path segment: 16 or more URL-safe base64 characters (tokens are 32), also
-# percent-encoded, between a slash and the end of the segment.
-_TOKEN_SEGMENT = re.compile(r"(?<=/)(?:[A-Za-z0-9_-]|%[0-9A-Fa-f]{2}){16,}(?=[/?#;\s\"'<>]|$)")
+# A token-shaped path segment: a run of 16 or more URL-safe base64 characters (tokens are 32),
+# also percent-encoded, after a slash; whatever follows it (a slash, the end, a control
+# character) it is masked whole.
+_TOKEN_SEGMENT = re.compile(r"(?<=/)(?:[A-Za-z0-9_-]|%[0-9A-Fa-f]{2}){16,}(?![A-Za-z0-9_-])")
 # a query string after a path: anything up to the next blank or quote
 _QUERY = re.compile(r"(?<=[^\s?])\?[^\s\"'<>]+")
 # C0 and C1 controls, DEL and the Unicode line separators: a request must not start a new log
@@ -835,7 +836,9 @@ def stop_server(server: Any) -> None:
                                else server.map.values()):
             dispatcher.close()
 
-    trigger = getattr(listeners[0], "trigger", None) or getattr(server, "trigger", None)
+    # every listener of a MultiSocketServer shares one trigger; the map also holds channels
+    trigger = next((t for t in (getattr(x, "trigger", None) for x in listeners)
+                    if t is not None), None)
     if trigger is not None:
         trigger.pull_trigger(close_all)
     server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)

@@ -250,6 +250,7 @@ def every_log_line(site: Site, caplog: pytest.LogCaptureFixture) -> list[str]:
     ("/{token}/{token}/deadlines.ics", ""),
     ("/{token}/deadlines.ics", "token={token}"),
     ("/{token}/deadlines.ics", ""),
+    ("/calendars/{token}%1b[0m", ""),
 ])
 def test_tokens_are_masked_in_every_segment_and_the_query(
         logged: tuple[Site, int], caplog: pytest.LogCaptureFixture, path: str,
@@ -352,6 +353,9 @@ def test_mask_and_scrub() -> None:
     assert scrub("events/acme-freshhawk.yaml:3") == "events/acme-freshhawk.yaml:3"
     assert scrub("see /x?a=1&b=2 now") == "see /x?<query> now"
     assert scrub("a\u2028b") == "a\\u2028b"
+    # a control character right after a token does not keep it from being masked
+    assert scrub("/uIOekPUcE7VNi7HDfyk4IBhivTvLNdAp\x1b[0m") == "/<token>\\x1b[0m"
+    assert scrub("/uIOekPUcE7VNi7HDfyk4IBhivTvLNdAp.ics") == "/<token>.ics"
 
 
 # --- 13. a file that vanishes is a change, never an error ---------------------------------
