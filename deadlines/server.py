@@ -176,9 +176,9 @@ class FeedServer:
             return not_found()
         snap = self.snapshot()
         record = snap.tokens.lookup(token)
-        if record is None or record.feed_id not in snap.feeds:
+        if record is None or record.scope not in snap.feeds:
             return not_found()
-        published = snap.feeds[record.feed_id]
+        published = snap.feeds[record.scope]
         if parts[2] == FEED_NAME:
             return self.feed_response(published, environ)
         return self.page_response(published, token, environ, snap)
