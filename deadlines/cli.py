@@ -263,6 +263,8 @@ def build(events_dir: str, out: str, as_of: str | None, lang: str, past_days: in
                    f"{len(report.written)} feed(s) written, {len(report.unchanged)} unchanged")
         for path in report.written:
             click.echo(f"  wrote {path}")
+        for note in report.notes:
+            click.echo(f"  {note}")
         for uid in report.added_uids:
             click.echo(f"  new deadline {uid}")
         for uid in report.changed_uids:
