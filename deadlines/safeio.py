@@ -20,7 +20,6 @@ import errno
 import fcntl
 import os
 import re
-import secrets
 import stat
 import time
 from collections.abc import Iterator
@@ -121,7 +120,7 @@ def stage(path: Path, data: bytes, *, mode: int | None = None,
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise fault(exc, "creating the folder of", path) from None
-    temporary = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    temporary = path.parent / f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
