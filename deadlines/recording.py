@@ -170,9 +170,22 @@ def record(path: str | Path, kind: str, at: str, *, ref: str | None = None,
         return _append(path, fields)
 
 
+def _signature(path: str | Path) -> tuple[int, int, int]:
+    info = os.stat(path)
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
 def _append(path: str | Path, fields: list[tuple[str, str]]) -> tuple[ContractLog, LoggedEvent]:
-    """Under the log's lock: read, append, check, replace."""
+    """Under the log's lock: read, append, check, replace.
+
+    Other `record`s wait for the lock; a person saving the file in an editor does not, so the
+    file is compared just before it is replaced with what was read, and a change is refused
+    rather than overwritten."""
     name = str(path)
+    try:
+        seen = _signature(path)
+    except OSError:
+        seen = None  # read_text says what is wrong
     body, bom = read_text(path)
     before = parse(load_text(body, name))  # the log must be valid before we add to it
     new_body = append_text(body, fields)
@@ -192,5 +205,12 @@ def _append(path: str | Path, fields: list[tuple[str, str]]) -> tuple[ContractLo
                  "note": new.note, "severity": new.severity, "rule": new.rule}
     if any(read_back[key] != value for key, value in written.items() if key != "severity"):
         raise DeadlinesError("the new entry would not read back as written", file=name)
+    try:
+        unchanged = _signature(path) == seen
+    except OSError:
+        unchanged = False
+    if not unchanged:
+        raise DeadlinesError("the log changed while the event was being recorded (saved in an "
+                             "editor?); nothing was written: run the command again", file=name)
     atomic_write(Path(path), (("\ufeff" if bom else "") + new_body).encode("utf-8"))
     return after, new

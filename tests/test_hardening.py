@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from deadlines import api
 from deadlines import build as build_module
 from deadlines.cli import cli
+from deadlines.errors import DeadlinesError
 from deadlines.eventlog import load
 from deadlines.state import BACKUP_FILE, STATE_FILE
 from deadlines.tokens import TokenStore
@@ -521,3 +522,26 @@ def test_a_recurring_series_past_the_cap_says_so(tmp_path: Path) -> None:
     assert "rule daily-check: recurring every 1 day from Saturday 1 January 2000 has more " \
            "than 10,000 occurrences" in err
     assert "(the last on Wednesday 19 May 2027)" in err
+
+
+def test_record_refuses_to_overwrite_a_log_saved_meanwhile(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """A person saves the log in an editor (no lock) while `record` is checking its new
+    entry: the save is kept and the record refused, never the other way round."""
+    from deadlines import recording
+
+    log = write_log(tmp_path)
+    real_parse = recording.parse
+    calls = []
+
+    def parse_then_edit(doc: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:  # after the append was computed, before the file is replaced
+            log.write_text(log.read_text() + "# saved in an editor\n")
+        return real_parse(doc)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(recording, "parse", parse_then_edit)
+    with pytest.raises(DeadlinesError, match="the log changed while the event"):
+        api.record(str(log), "breach_cured", "2026-05-20", ref="breach-1")
+    assert log.read_text().endswith("# saved in an editor\n")
