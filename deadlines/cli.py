@@ -16,12 +16,14 @@ import click
 from . import api
 from .engine import Computation, Deadline
 from .errors import EXIT_BAD_INPUT, DeadlinesError
+from .safeio import ENVIRONMENT_ERRNOS
 
 EXIT_INTERNAL = 3
 
 
 class _Group(click.Group):
-    """Turns every DeadlinesError into one line on stderr and exit code 2."""
+    """Turns every DeadlinesError, and every fault of the disk or the folders, into one line on
+    stderr and exit code 2; anything else is a bug: one line and exit code 3."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -38,6 +40,11 @@ class _Group(click.Group):
         except Exception as exc:  # a bug: never show a person a traceback by default
             if os.environ.get("DEADLINES_DEBUG"):
                 raise
+            if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS:
+                # the disk or the folder, not a bug: what and where, in one line
+                where = f": {exc.filename}" if exc.filename else ""
+                click.echo(f"deadlines: error: {exc.strerror or exc}{where}", err=True)
+                ctx.exit(EXIT_BAD_INPUT)
             click.echo(f"deadlines: internal error: {type(exc).__name__}: {exc} "
                        "(set DEADLINES_DEBUG=1 for the traceback)", err=True)
             ctx.exit(EXIT_INTERNAL)
@@ -256,6 +263,8 @@ def build(events_dir: str, out: str, as_of: str | None, lang: str, past_days: in
                    f"{len(report.written)} feed(s) written, {len(report.unchanged)} unchanged")
         for path in report.written:
             click.echo(f"  wrote {path}")
+        for note in report.notes:
+            click.echo(f"  {note}")
         for uid in report.added_uids:
             click.echo(f"  new deadline {uid}")
         for uid in report.changed_uids:

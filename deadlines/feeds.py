@@ -16,7 +16,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from .eventlog import reminder_period
@@ -363,6 +362,3 @@ def event_component(item: Entry, stamp: Stamp) -> Any:
         event.add_component(alarm)
     return event
 
-
-def path_for(out: Path, feed_id: str) -> Path:
-    return out / f"{feed_id}.ics"

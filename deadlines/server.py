@@ -60,8 +60,6 @@ MAX_BACKOFF = 300.0
 # a rebuild whose inputs moved under it (a log deleted or replaced while it was read) is tried
 # again at once, this many times in all, before it counts as a failure
 REBUILD_ATTEMPTS = 3
-# the aggregate feeds; a `contract:` scope never opens one of them, whatever the feed ids are
-AGGREGATES = ("all", "ours", "theirs")
 TOKEN_FILE_LIMIT = 16 * 1024 * 1024  # far above any real token file; a bigger one is damage
 LOG_LIMIT = 2000  # characters of one logged message
 
@@ -489,7 +487,7 @@ class FeedServer:
 
     def _rebuild(self, signature: tuple[Any, ...], as_of: datetime) -> Snapshot:
         report = build(self.events_dir, self.out_dir, as_of, self.options, keep_feeds=True)
-        feeds = {feed_id: publish(feed) for feed_id, feed in report.feeds.items()}
+        feeds = {scope: publish(feed) for scope, feed in report.feeds.items()}
         return Snapshot(feeds, self.monotonic(), as_of, signature, report.contracts)
 
     # -- WSGI -----------------------------------------------------------------------------
@@ -539,10 +537,8 @@ class FeedServer:
         record = store.lookup(token)
         if record is None:
             return None
-        feed_id = record.feed_id
-        if record.scope.startswith("contract:") and feed_id in AGGREGATES:
-            return None  # `contract:all` names a contract, never the aggregate feed
-        return snap.feeds.get(feed_id)
+        # feeds are keyed by scope (feednames): `contract:all` can never name the aggregate
+        return snap.feeds.get(record.scope)
 
     def feed_response(self, published: Published, environ: dict[str, Any]) -> Response:
         wants_gzip = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))

@@ -3,6 +3,9 @@
 The file stores only a SHA-256 hash of each token, so a leaked token file does not leak the
 URLs; `create` prints the token once. Lookups hash the presented token and compare it with every
 stored hash in constant time.
+
+`create` and `revoke` read, change and replace the file under its lock (`safeio`), so twenty
+concurrent creates keep twenty tokens and a revoke racing a create is never undone.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import DeadlinesError
-from .state import atomic_write
+from .feednames import AGGREGATES, CONTRACT_PREFIX
+from .safeio import atomic_write, lock_beside, locked, read_limited
 
 TOKEN_BYTES = 24  # 192 bits, more than the 128 the subscription URLs need
-SCOPE_RE = re.compile(r"^(all|ours|theirs|contract:[a-z0-9][a-z0-9._-]{0,99})$")
+SCOPE_RE = re.compile(rf"^({'|'.join(AGGREGATES)}|{CONTRACT_PREFIX}[a-z0-9][a-z0-9._-]{{0,99}})$")
 DEFAULT_FILE = ".deadlines-tokens.json"
+MAX_BYTES = 50_000_000
 
 
 @dataclass
@@ -32,11 +37,6 @@ class TokenRecord:
     label: str
     created: str
     revoked: bool = False
-
-    @property
-    def feed_id(self) -> str:
-        """The feed this token opens: all, ours, theirs or a contract id."""
-        return self.scope.split(":", 1)[1] if self.scope.startswith("contract:") else self.scope
 
 
 def _digest(token: str) -> str:
@@ -51,38 +51,48 @@ class TokenStore:
     @classmethod
     def load(cls, path: str | Path) -> TokenStore:
         p = Path(path)
-        try:
-            raw = json.loads(p.read_text(encoding="utf-8"))
-            records = [TokenRecord(**r) for r in raw.get("tokens", [])]
-        except FileNotFoundError:
+        if not p.exists() and not p.is_symlink():
             return cls(p, [])
-        except (OSError, ValueError, TypeError, AttributeError) as exc:
+        try:
+            raw = json.loads(read_limited(p, MAX_BYTES, "token file").decode("utf-8"))
+            records = [TokenRecord(**r) for r in raw.get("tokens", [])]
+            for record in records:
+                if not all(isinstance(v, str) for v in (record.id, record.hash, record.scope)):
+                    raise ValueError("id, hash and scope must be text")
+        except (ValueError, TypeError, AttributeError, RecursionError) as exc:
             raise DeadlinesError(f"not a token file: {exc}", file=str(p)) from None
         return cls(p, records)
 
     def save(self) -> None:
         data = {"tokens": [asdict(r) for r in self.records]}
-        atomic_write(self.path, (json.dumps(data, indent=1) + "\n").encode())
-        self.path.chmod(0o600)
+        atomic_write(self.path, (json.dumps(data, indent=1) + "\n").encode(), mode=0o600)
 
     def create(self, scope: str, label: str = "") -> tuple[str, TokenRecord]:
+        """A new token for `scope`, added to the file as it is now (read under its lock)."""
         if not SCOPE_RE.match(scope):
-            raise DeadlinesError(f"{scope!r} is not a feed scope; expected all, ours, theirs or "
-                                 "contract:<contract-id>")
+            raise DeadlinesError(f"{scope!r} is not a feed scope; expected "
+                                 f"{', '.join(AGGREGATES)} or {CONTRACT_PREFIX}<contract-id>")
         token = secrets.token_urlsafe(TOKEN_BYTES)
         digest = _digest(token)
         record = TokenRecord(id=digest[:10], hash=digest, scope=scope, label=label,
                              created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-        self.records.append(record)
-        self.save()
+        with locked(lock_beside(self.path)):
+            current = TokenStore.load(self.path)
+            current.records.append(record)
+            current.save()
+        self.records = current.records
         return token, record
 
     def revoke(self, token_id: str) -> TokenRecord:
-        for record in self.records:
-            if record.id == token_id:
-                record.revoked = True
-                self.save()
-                return record
+        """Mark a token revoked in the file as it is now (read under its lock)."""
+        with locked(lock_beside(self.path)):
+            current = TokenStore.load(self.path)
+            for record in current.records:
+                if record.id == token_id:
+                    record.revoked = True
+                    current.save()
+                    self.records = current.records
+                    return record
         raise DeadlinesError(f"no token with id {token_id!r}", file=str(self.path))
 
     def lookup(self, token: str) -> TokenRecord | None:

@@ -43,7 +43,7 @@ def test_feed_200_with_calendar_headers(site: tuple[FeedServer, dict[str, str], 
 def test_same_bytes_as_build(site: tuple[FeedServer, dict[str, str], Path]) -> None:
     app, tokens, _ = site
     _, _, body = call(app, f"/{tokens['contract:acme-freshhawk']}/deadlines.ics")
-    assert body == (app.out_dir / "acme-freshhawk.ics").read_bytes()
+    assert body == (app.out_dir / "contracts" / "acme-freshhawk.ics").read_bytes()
 
 
 @pytest.mark.parametrize("validator", ["etag", "date"])
