@@ -22,12 +22,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import html
-import json
 import logging
 import os
 import re
 import resource
-import stat
 import sys
 import threading
 import time
@@ -45,7 +43,7 @@ from .build import Feed, build
 from .errors import DeadlinesError
 from .feeds import LABELS, FeedOptions
 from .rulebook import RULEBOOK_DIR
-from .tokens import SCOPE_RE, TokenRecord, TokenStore
+from .tokens import TokenStore
 
 # waitress warns "Task queue depth is N" for every queued request under load (205,131 lines in
 # one 10-second bench/load.py run); the request log line already says how long each one took
@@ -60,7 +58,6 @@ MAX_BACKOFF = 300.0
 # a rebuild whose inputs moved under it (a log deleted or replaced while it was read) is tried
 # again at once, this many times in all, before it counts as a failure
 REBUILD_ATTEMPTS = 3
-TOKEN_FILE_LIMIT = 16 * 1024 * 1024  # far above any real token file; a bigger one is damage
 LOG_LIMIT = 2000  # characters of one logged message
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
@@ -141,61 +138,6 @@ def _file_key(st: os.stat_result) -> tuple[int, ...]:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def read_tokens(path: Path) -> TokenStore:
-    """The token file, read without trusting it: a regular file of a sane size, the shape
-    `TokenStore.save` writes, every field of the expected type. Raises DeadlinesError."""
-    try:
-        # O_NONBLOCK: a FIFO put in the token file's place must not hang a request thread
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        return TokenStore(path, [])
-    except OSError as exc:
-        raise DeadlinesError(f"cannot read the token file: {exc.strerror}", file=str(path)
-                             ) from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise DeadlinesError("the token file is not a regular file", file=str(path))
-        if st.st_size > TOKEN_FILE_LIMIT:
-            raise DeadlinesError(f"the token file is larger than {TOKEN_FILE_LIMIT} bytes",
-                                 file=str(path))
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            data = handle.read(TOKEN_FILE_LIMIT + 1)
-    except OSError as exc:
-        raise DeadlinesError(f"cannot read the token file: {exc.strerror}", file=str(path)
-                             ) from None
-    finally:
-        os.close(fd)
-    try:
-        raw = json.loads(data.decode("utf-8"))
-        return TokenStore(path, _token_records(raw))
-    except (ValueError, RecursionError) as exc:  # JSON, UTF-8 and shape errors alike
-        raise DeadlinesError(f"not a token file: {str(exc)[:200]}", file=str(path)) from None
-
-
-def _token_records(raw: Any) -> list[TokenRecord]:
-    if not isinstance(raw, dict) or not isinstance(raw.get("tokens"), list):
-        raise ValueError('expected {"tokens": [...]}')
-    records = []
-    for index, item in enumerate(raw["tokens"]):
-        if not isinstance(item, dict):
-            raise ValueError(f"token {index} is not an object")
-        texts = {}
-        for key in ("id", "hash", "scope", "label", "created"):
-            if not isinstance(item.get(key), str):
-                raise ValueError(f"token {index}: {key} is not text")
-            texts[key] = item[key]
-        revoked = item.get("revoked", False)
-        if not isinstance(revoked, bool):
-            raise ValueError(f"token {index}: revoked is not true or false")
-        if not re.fullmatch(r"[0-9a-f]{64}", texts["hash"]):
-            raise ValueError(f"token {index}: hash is not a SHA-256 digest")
-        if not SCOPE_RE.match(texts["scope"]):
-            raise ValueError(f"token {index}: {texts['scope']!r} is not a feed scope")
-        records.append(TokenRecord(**texts, revoked=revoked))
-    return records
-
-
 class TokenWatch:
     """The token file as of now: one `stat` per call, re-read when the file changed.
 
@@ -228,7 +170,7 @@ class TokenWatch:
             # the key is taken before the read: a change during the read moves the key again,
             # so the next request reads once more (at worst one read too many, never one stale)
             try:
-                store: TokenStore | None = read_tokens(self.path)
+                store: TokenStore | None = TokenStore.load(self.path)
                 problem = None
             except DeadlinesError as exc:
                 store, problem = None, exc.render()

@@ -18,6 +18,7 @@ import secrets
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from .errors import DeadlinesError
 from .feednames import AGGREGATES, CONTRACT_PREFIX
@@ -26,7 +27,7 @@ from .safeio import atomic_write, lock_beside, locked, read_limited
 TOKEN_BYTES = 24  # 192 bits, more than the 128 the subscription URLs need
 SCOPE_RE = re.compile(rf"^({'|'.join(AGGREGATES)}|{CONTRACT_PREFIX}[a-z0-9][a-z0-9._-]{{0,99}})$")
 DEFAULT_FILE = ".deadlines-tokens.json"
-MAX_BYTES = 50_000_000
+MAX_BYTES = 16 * 1024 * 1024  # far above any real token file; a bigger one is damage
 
 
 @dataclass
@@ -37,6 +38,29 @@ class TokenRecord:
     label: str
     created: str
     revoked: bool = False
+
+
+def _token_records(raw: Any) -> list[TokenRecord]:
+    if not isinstance(raw, dict) or not isinstance(raw.get("tokens"), list):
+        raise ValueError('expected {"tokens": [...]}')
+    records = []
+    for index, item in enumerate(raw["tokens"]):
+        if not isinstance(item, dict):
+            raise ValueError(f"token {index} is not an object")
+        texts = {}
+        for key in ("id", "hash", "scope", "label", "created"):
+            if not isinstance(item.get(key), str):
+                raise ValueError(f"token {index}: {key} is not text")
+            texts[key] = item[key]
+        revoked = item.get("revoked", False)
+        if not isinstance(revoked, bool):
+            raise ValueError(f"token {index}: revoked is not true or false")
+        if not re.fullmatch(r"[0-9a-f]{64}", texts["hash"]):
+            raise ValueError(f"token {index}: hash is not a SHA-256 digest")
+        if not SCOPE_RE.match(texts["scope"]):
+            raise ValueError(f"token {index}: {texts['scope']!r} is not a feed scope")
+        records.append(TokenRecord(**texts, revoked=revoked))
+    return records
 
 
 def _digest(token: str) -> str:
@@ -53,15 +77,13 @@ class TokenStore:
         p = Path(path)
         if not p.exists() and not p.is_symlink():
             return cls(p, [])
+        # read without trusting it: a regular file of a sane size (a FIFO must not hang a
+        # server thread), the shape `save` writes, every field of the expected type
+        data = read_limited(p, MAX_BYTES, "token file")
         try:
-            raw = json.loads(read_limited(p, MAX_BYTES, "token file").decode("utf-8"))
-            records = [TokenRecord(**r) for r in raw.get("tokens", [])]
-            for record in records:
-                if not all(isinstance(v, str) for v in (record.id, record.hash, record.scope)):
-                    raise ValueError("id, hash and scope must be text")
-        except (ValueError, TypeError, AttributeError, RecursionError) as exc:
-            raise DeadlinesError(f"not a token file: {exc}", file=str(p)) from None
-        return cls(p, records)
+            return cls(p, _token_records(json.loads(data.decode("utf-8"))))
+        except (ValueError, RecursionError) as exc:  # JSON, UTF-8 and shape errors alike
+            raise DeadlinesError(f"not a token file: {str(exc)[:200]}", file=str(p)) from None
 
     def save(self) -> None:
         data = {"tokens": [asdict(r) for r in self.records]}
