@@ -17,6 +17,7 @@ import click
 from . import api
 from .engine import Computation, Deadline
 from .errors import EXIT_BAD_INPUT, DeadlinesError
+from .safeio import ENVIRONMENT_ERRNOS
 
 EXIT_INTERNAL = 3
 
@@ -36,7 +37,9 @@ class _OneLineUsageError(click.ClickException):
 
 
 class _Group(click.Group):
-    """Turns every DeadlinesError and usage error into one line on stderr and exit code 2."""
+    """Turns every DeadlinesError, every usage error, and every fault of the disk or the
+    folders into one line on stderr and exit code 2; anything else is a bug: one line and exit
+    code 3."""
 
     group_class = type  # `deadlines token` is a _Group too
 
@@ -68,6 +71,11 @@ class _Group(click.Group):
         except Exception as exc:  # a bug: never show a person a traceback by default
             if os.environ.get("DEADLINES_DEBUG"):
                 raise
+            if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS:
+                # the disk or the folder, not a bug: what and where, in one line
+                where = f": {exc.filename}" if exc.filename else ""
+                click.echo(f"deadlines: error: {exc.strerror or exc}{where}", err=True)
+                ctx.exit(EXIT_BAD_INPUT)
             click.echo(f"deadlines: internal error: {type(exc).__name__}: {exc} "
                        "(set DEADLINES_DEBUG=1 for the traceback)", err=True)
             ctx.exit(EXIT_INTERNAL)
@@ -418,6 +426,8 @@ def build(events_dir: str, out: str, as_of: str | None, lang: str, past_days: in
                    f"{len(report.written)} feed(s) written, {len(report.unchanged)} unchanged")
         for path in report.written:
             click.echo(f"  wrote {path}")
+        for note in report.notes:
+            click.echo(f"  {note}")
         for uid in sorted(report.added_uids, key=_natural):
             click.echo(f"  new deadline {uid}")
         for uid in sorted(report.changed_uids, key=_natural):

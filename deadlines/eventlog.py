@@ -16,6 +16,7 @@ from . import rulebook as rulebooks
 from .calendars import load_zone
 from .engine import Settings
 from .errors import DeadlinesError
+from .feednames import RESERVED_CONTRACT_IDS
 from .moments import Moment, parse_when, start_instant
 from .periods import Period
 from .rulebook import Rulebook
@@ -197,6 +198,10 @@ class _LogParser:
         contract_id = self.text(data, "id", path, required=True) or ""
         if not SLUG_RE.match(contract_id):
             raise self.fail((*path, "id"), "expected a lowercase slug such as acme-freshhawk")
+        if contract_id in RESERVED_CONTRACT_IDS:
+            raise self.fail((*path, "id"), f"{contract_id!r} is the name of a feed of every "
+                            f"contract ({', '.join(sorted(RESERVED_CONTRACT_IDS))} are reserved); "
+                            "choose another id")
         agreement = self.text(data, "agreement", path, required=True) or ""
         try:
             if agreement.endswith((".yaml", ".yml")) and not Path(agreement).is_absolute():
@@ -374,12 +379,22 @@ def _derived_id(kind: str, at_text: str, earlier: list[LoggedEvent]) -> str:
     return f"{base}.{n}"
 
 
-def load_dir(directory: str | Path) -> list[ContractLog]:
-    """Every *.yaml log in a directory, checked as a set (contract ids unique)."""
+def find_logs(directory: str | Path) -> list[Path]:
+    """The event logs of a folder (*.yaml, *.yml; subfolders are not searched), or an error."""
     root = Path(directory)
     if not root.is_dir():
         raise DeadlinesError("not a directory of event logs", file=str(directory))
-    logs = [load(p) for p in sorted(root.glob("*.y*ml")) if p.suffix in (".yaml", ".yml")]
+    paths = [p for p in sorted(root.glob("*.y*ml")) if p.suffix in (".yaml", ".yml")]
+    if not paths:
+        # a build pointed at the wrong folder must not publish empty calendars over good ones
+        raise DeadlinesError("no event log (*.yaml, *.yml) in this folder; logs in subfolders "
+                             "are not searched", file=str(directory))
+    return paths
+
+
+def load_dir(directory: str | Path) -> list[ContractLog]:
+    """Every log of a folder (see `find_logs`), checked as a set (contract ids unique)."""
+    logs = [load(p) for p in find_logs(directory)]
     seen: dict[str, str] = {}
     for log in logs:
         if log.contract.id in seen:

@@ -409,6 +409,3 @@ def event_component(item: Entry, stamp: Stamp) -> Any:
         event.add_component(alarm)
     return event
 
-
-def path_for(out: Path, feed_id: str) -> Path:
-    return out / f"{feed_id}.ics"

@@ -221,15 +221,16 @@ def test_the_feed_description_gives_the_command(example: Path, tmp_path: Path) -
     code, _, err = run("build", str(example), "--out", str(tmp_path / "feeds"), "--as-of",
                        "2026-11-26")
     assert code == 0, err
-    feed = (tmp_path / "feeds" / "acme-freshhawk.ics").read_bytes().replace(b"\r\n ", b"")
+    feed = (tmp_path / "feeds" / "contracts" / "acme-freshhawk.ics").read_bytes()
+    feed = feed.replace(b"\r\n ", b"")
     assert (b"When done\\, record it (in the event logs' folder) with: deadlines record "
             b"acme-freshhawk.yaml done --rule support-update --ref ticket-1\\n") in feed
 
 
 def test_sample_feeds_give_a_command_to_every_open_obligation_with_a_trigger() -> None:
-    for path in sorted(SAMPLES.glob("*/expected/*.ics")):
-        if path.stem in ("all", "ours", "theirs"):
-            continue
+    paths = sorted(SAMPLES.glob("*/expected/contracts/*.ics"))
+    assert len(paths) == 6
+    for path in paths:
         text = path.read_bytes().replace(b"\r\n ", b"").decode("utf-8")
         for event in text.split("BEGIN:VEVENT")[1:]:
             categories = next(line for line in event.splitlines()
@@ -317,7 +318,8 @@ def test_a_derived_event_id_is_not_repeated_but_a_given_one_is_shown(tmp_path: P
         "  - {id: inc-1, type: incident_identified, at: '2026-03-03T10:00'}\n",
         encoding="utf-8")
     run("build", str(events), "--out", str(tmp_path / "feeds"), "--as-of", "2026-03-04")
-    text = (tmp_path / "feeds" / "c.ics").read_bytes().decode("utf-8").replace("\r\n ", "")
+    text = (tmp_path / "feeds" / "contracts" / "c.ics").read_bytes().decode("utf-8")
+    text = text.replace("\r\n ", "")
     assert "Set off by: breach_notice (2026-03-02)" in text
     assert "Set off by: incident_identified inc-1 (2026-03-03T10:00)" in text
 

@@ -97,7 +97,7 @@ def test_reminders_take_every_form_and_a_month_counts_to_the_same_day(tmp_path: 
     code, _, err = run("build", str(events), "--out", str(tmp_path / "feeds"), "--as-of",
                        "2026-02-01")
     assert code == 0, err
-    feed = (tmp_path / "feeds" / "rem.ics").read_text(encoding="utf-8")
+    feed = (tmp_path / "feeds" / "contracts" / "rem.ics").read_text(encoding="utf-8")
     cure = feed[feed.index("SUMMARY:Cure period"):]
     cure = cure[:cure.index("END:VEVENT")]
     assert "DTSTART;VALUE=DATE:20260301" in cure
