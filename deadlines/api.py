@@ -12,7 +12,7 @@ from .engine import Computation, Deadline, Due, Giver, Settings, count, owed_by,
 from .engine import compute as _compute
 from .errors import DeadlinesError
 from .moments import Moment, parse_when
-from .periods import Direction, Period, count_calendar
+from .periods import Direction, Period, count_calendar, shift
 from .rulebook import Rule, Rulebook
 
 if TYPE_CHECKING:
@@ -78,6 +78,8 @@ def deadline_json(d: Deadline, settings: Settings, giver: Giver | None = None
         out["occurrence"] = d.occurrence
     if d.rule.note:
         out["note"] = d.rule.note
+    if settings.region is not None:
+        out["region"] = settings.region
     return out
 
 
@@ -95,6 +97,7 @@ def computation_json(result: Computation) -> dict[str, Any]:
         "timezone": settings.zone.key,
         "calendar": settings.calendar.label,
         "roll": settings.roll,
+        "region": settings.region,
         # who gave the notice or did the event (us, them; a party from the rulebook's default
         # when there is no role; null: not known), and whether that was said (--by) or defaulted
         "given_by": result.giver.party,
@@ -125,6 +128,17 @@ def explain(agreement: str, event: str, when: object, rule_id: str, **options: A
     return result, matches
 
 
+def fulfilled_by(rule: Rule) -> list[str]:
+    """What a person records to say a rule was met: its own fulfilment event(s), and always
+    `done` with `--rule`. A right or a limit is closed by nothing (a right opens; a limit's
+    period ends)."""
+    from .eventlog import GENERIC_DONE, fulfilling_types
+
+    if rule.kind != "obligation":
+        return []
+    return [*fulfilling_types(rule.id), f"{GENERIC_DONE} --rule {rule.id}"]
+
+
 def catalog(agreement: str | None = None) -> list[dict[str, Any]]:
     """Every rule of one or all shipped rulebooks."""
     books: list[Rulebook] = [rulebooks.load(agreement)] if agreement else [
@@ -146,10 +160,81 @@ def catalog(agreement: str | None = None) -> list[dict[str, Any]]:
             "consequence": rule.consequence,
             "source": source_json(rule),
             "readings": [r.reading for r in rule.readings],
+            "fulfilled_by": fulfilled_by(rule),
         }
         for book in books
         for rule in book.rules
     ]
+
+
+START_EVENT = "contract_start"  # the contract's own start date, never recorded as an event
+
+
+def events_of(book: Rulebook) -> list[dict[str, Any]]:
+    """Every event type a log of this agreement may record, with its meaning: the triggers
+    (from the rulebook), the fulfilments that close its rules, `done` and `withdrawn`."""
+    from .eventlog import FULFILMENTS, GENERIC_DONE, WITHDRAWN
+
+    rows: list[dict[str, Any]] = []
+    for name, meaning in book.events.items():
+        if name == START_EVENT:
+            rows.append({"type": name, "kind": "start", "closes": [],
+                         "meaning": f"{meaning} Not recorded: it is the contract's start."})
+        else:
+            rows.append({"type": name, "kind": "trigger", "closes": [], "meaning": meaning})
+    ids = [r.id for r in book.rules]
+    for name, closes in FULFILMENTS.items():
+        own = [rule for rule in dict.fromkeys(ids) if rule in closes]
+        if own:
+            rows.append({"type": name, "kind": "fulfilment", "closes": own,
+                         "meaning": f"Closes {', '.join(own)} (ref: the id of the event that "
+                                    "set it off)."})
+    rows.append({"type": GENERIC_DONE, "kind": "fulfilment", "closes": [],
+                 "meaning": "Closes the obligation named by rule: (ref: the id of the event "
+                            "that set it off, if any)."})
+    rows.append({"type": WITHDRAWN, "kind": "withdrawal", "closes": [],
+                 "meaning": "Withdraws the entry named by ref: (recorded in error); its "
+                            "deadlines are cancelled."})
+    return rows
+
+
+def agreement_info(agreement: str) -> dict[str, Any]:
+    """Everything `deadlines rules AGREEMENT` shows: defaults, regions, severities, events and
+    rules, each rule with what closes it."""
+    book = rulebooks.load(agreement)
+    default = Settings.resolve(book)
+    regions = []
+    for name, region in book.regions.items():
+        settings = Settings.resolve(book, region=name)
+        regions.append({"region": name, "timezone": settings.zone.key,
+                        "calendar": settings.calendar.label, "law": region.law,
+                        "default": name == book.default_region})
+    return {
+        "agreement": book.id,
+        "name": book.name,
+        "timezone": default.zone.key,
+        "calendar": default.calendar.label,
+        "roll": default.roll,
+        "governing_law": book.governing_law.name,
+        "default_region": book.default_region,
+        "regions": regions,
+        "severities": [{"severity": name, "aliases": list(aliases)}
+                       for name, aliases in book.severities.items()],
+        "events": events_of(book),
+        "rules": catalog(agreement),
+    }
+
+
+def agreements() -> list[dict[str, Any]]:
+    """The shipped agreements, with their default zone, calendar and regions."""
+    out = []
+    for name in rulebooks.available():
+        book = rulebooks.load(name)
+        default = Settings.resolve(book)
+        out.append({"agreement": book.id, "name": book.name, "timezone": default.zone.key,
+                    "calendar": default.calendar.label, "default_region": book.default_region,
+                    "regions": list(book.regions)})
+    return out
 
 
 def add(when: object, period: str, *, calendar: str | None = None, roll: str = "none",
@@ -195,13 +280,12 @@ def parse_as_of(text: str | None) -> datetime:
     return datetime.combine(moment.day, time(12, 0), tzinfo=UTC)
 
 
-def parse_span(text: str) -> timedelta:
-    """'14d', '2w', '48h' -> a timedelta (for --within)."""
-    from .eventlog import reminder_period
-
-    period = reminder_period(text)
-    hours = {"hours": 1, "days": 24, "weeks": 168}[period.unit.value]
-    return timedelta(hours=period.amount * hours)
+def parse_span(text: str, option: str = "--within") -> Period:
+    """A period of plain time typed on the command line ('14d', '2w', '48h', '1 month')."""
+    try:
+        return Period.parse_span(text)
+    except DeadlinesError as exc:
+        raise DeadlinesError(exc.message, field=option) from None
 
 
 def build(events_dir: str, out: str, *, as_of: datetime, lang: str = "en",
@@ -220,20 +304,29 @@ def build(events_dir: str, out: str, *, as_of: datetime, lang: str = "en",
 ALERT_STATES = ("missed", "late", "due-within")
 
 
-def status(events_dir: str, *, as_of: datetime, within: timedelta) -> list[dict[str, Any]]:
-    """What is missed, late and due within the window, per contract, soonest first."""
+def status(events_dir: str, *, as_of: datetime, within: Period | str | timedelta
+           ) -> list[dict[str, Any]]:
+    """What is missed, late and due within the window (`within` after `as_of`), per contract,
+    soonest first."""
     from .eventlog import load_dir
+    from .feeds import record_commands
     from .tracking import track
 
+    if isinstance(within, timedelta):
+        until = as_of + within
+    else:
+        until = shift(as_of, within if isinstance(within, Period) else parse_span(within))
     rows: list[dict[str, Any]] = []
     for log in load_dir(events_dir):
-        for t in track(log, as_of):
+        tracked = track(log, as_of)
+        commands = record_commands(tracked, lambda t: t.log.path)
+        for t in tracked:
             end = t.due_end
             if end is None or t.deadline.rule.kind == "limit":
                 continue  # a limit's period ending asks nothing of anyone
             if t.status in ("missed", "late"):
                 state = t.status
-            elif t.status in ("pending", "open") and as_of <= end <= as_of + within:
+            elif t.status in ("pending", "open") and as_of <= end <= until:
                 state = "due-within"
             else:
                 continue
@@ -241,6 +334,7 @@ def status(events_dir: str, *, as_of: datetime, within: timedelta) -> list[dict[
                 "contract": log.contract.id,
                 "name": log.contract.name,
                 "agreement": log.contract.agreement,
+                "region": log.settings.region,
                 "rule": t.deadline.rule.id,
                 "severity": t.deadline.rule.severity,
                 "title": t.deadline.rule.title,
@@ -252,6 +346,7 @@ def status(events_dir: str, *, as_of: datetime, within: timedelta) -> list[dict[
                 "trigger": t.trigger.id if t.trigger else None,
                 "clause": t.deadline.rule.source.clause,
                 "uid": t.uid,
+                "record": commands.get(t.uid),
                 "_sort": end,
             })
     rows.sort(key=lambda r: (r["contract"], r["_sort"], r["rule"]))
@@ -272,14 +367,42 @@ def record(path: str, kind: str, at: str | None, *, ref: str | None = None,
     if at is None:
         log = load(path)
         at = now_utc().astimezone(log.settings.zone).replace(microsecond=0).isoformat()
-    new_log, event = _record(path, kind, at, ref=ref, note=note, severity=severity,
-                             event_id=event_id, rule=rule, by=by)
+    try:
+        new_log, event = _record(path, kind, at, ref=ref, note=note, severity=severity,
+                                 event_id=event_id, rule=rule, by=by)
+    except DeadlinesError as exc:
+        raise _about_the_new_event(exc, path) from None
     tracked = track(new_log, event.instant(new_log.settings))
     concerned = [t for t in tracked if (t.trigger is not None and t.trigger.id == event.id)
                  or (t.done is not None and t.done.id == event.id)
                  or (event.type == "withdrawn" and t.trigger is not None
                      and t.trigger.id == event.ref)]
     return new_log, event, concerned
+
+
+# The command-line names of the fields of a recorded event.
+RECORD_OPTIONS = {"type": "TYPE", "at": "--at", "ref": "--ref", "note": "--note",
+                  "severity": "--severity", "id": "--id", "rule": "--rule", "by": "--by"}
+
+
+def _about_the_new_event(exc: DeadlinesError, path: str) -> DeadlinesError:
+    """An error in the event being recorded names the option that gave the value, not a line
+    of the checked copy: the file on disk has no such line, and it is left as it was."""
+    from .yamlsource import read_text
+
+    if exc.file != str(path) or exc.line is None:
+        return exc
+    try:
+        text, _ = read_text(path)
+    except DeadlinesError:
+        return exc
+    lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    if exc.line <= lines:
+        return exc  # a problem in the file itself
+    key = (exc.field or "").rsplit(".", 1)[-1]
+    message = exc.message.removeprefix(f"{key} ")  # "at '2026-02-30' is not ..." names it twice
+    return DeadlinesError(f"{message}; nothing was recorded", file=exc.file,
+                          field=RECORD_OPTIONS.get(key, exc.field))
 
 
 def compute_ics(result: Computation, lang: str = "en") -> bytes:

@@ -1,31 +1,48 @@
 """`deadlines build`: event logs -> feed files, for cron.
 
-Every log is read and checked before anything is written, so bad input leaves every feed as
-it was. Files are replaced atomically and only when their bytes change; a lock beside the
-output makes two builds at once take turns.
+Everything happens under the lock of the output folder, the reading of the logs included: two
+builds take turns, and the one that writes last also read last, so a build that started before
+a `record` can never overwrite the result of one that started after it. Every log is read and
+checked before anything is written, so bad input leaves every feed as it was. Each feed is
+staged beside its target, and only once every changed feed is staged are they renamed into
+place, so a crash leaves the previous set whole; the next build removes what a killed one left.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from .eventlog import ContractLog, load_dir
-from .feeds import FEED_SIZE_WARNING, LABELS, Entry, FeedOptions, entries, path_for, render
-from .state import STATE_FILE, FeedState, atomic_write, stage
+from .eventlog import ContractLog, find_logs, load_dir
+from .feednames import (
+    AGGREGATES,
+    CONTRACT_FOLDER,
+    FEED_SUFFIX,
+    contract_scope,
+    path_for,
+)
+from .feeds import FEED_SIZE_WARNING, LABELS, PRODID, Entry, FeedOptions, entries, render
+from .icswriter import cancel_every_event
+from .safeio import (
+    clean_stale_temporaries,
+    fault,
+    folder_lock,
+    locked,
+    same_bytes,
+    stage,
+)
+from .state import FeedState
 from .tracking import Tracked, track
 
-LOCK_FILE = ".deadlines.lock"
+LOCK_FILE = folder_lock(Path()).name
 
 
 @dataclass
 class Feed:
-    id: str
+    scope: str  # what a token names: all, ours, theirs or contract:<id> (feednames)
     name: str
     items: list[Entry]
     data: bytes = b""
@@ -38,21 +55,12 @@ class BuildReport:
     events_written: int = 0
     written: list[Path] = field(default_factory=list)
     unchanged: list[Path] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)
     changed_uids: list[str] = field(default_factory=list)
     added_uids: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for -v: what happened to removed contracts
     warnings: list[str] = field(default_factory=list)
     feeds: dict[str, Feed] = field(default_factory=dict)
-
-
-@contextmanager
-def locked(out: Path) -> Iterator[None]:
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / LOCK_FILE, "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def plan_feeds(logs: list[ContractLog], tracked: dict[str, list[Tracked]], as_of: datetime,
@@ -64,12 +72,12 @@ def plan_feeds(logs: list[ContractLog], tracked: dict[str, list[Tracked]], as_of
     for log in logs:
         items = entries(tracked[log.contract.id], as_of, options, state)
         everything.extend(items)
-        feeds.append(Feed(log.contract.id, labels["contract.name"].format(name=log.contract.name),
-                          items))
+        feeds.append(Feed(contract_scope(log.contract.id),
+                          labels["contract.name"].format(name=log.contract.name), items))
     everything.sort(key=lambda e: e.sort)
-    feeds.append(Feed("all", labels["all.name"], everything))
-    feeds.append(Feed("ours", labels["ours.name"], [e for e in everything if e.ours]))
-    feeds.append(Feed("theirs", labels["theirs.name"], [e for e in everything if not e.ours]))
+    chosen = {"all": everything, "ours": [e for e in everything if e.ours],
+              "theirs": [e for e in everything if not e.ours]}
+    feeds += [Feed(scope, labels[f"{scope}.name"], chosen[scope]) for scope in AGGREGATES]
     return feeds
 
 
@@ -81,67 +89,143 @@ def build(events_dir: str | Path, out_dir: str | Path, as_of: datetime,
     serves from them; a cron build lets them go as soon as each file is staged)."""
     options = options or FeedOptions()
     out = Path(out_dir)
-    logs = load_dir(events_dir)  # raises DeadlinesError before anything is touched
-    report = BuildReport(contracts=len(logs))
-    tracked: dict[str, list[Tracked]] = {}
-    for log in logs:
-        tracked[log.contract.id] = track(log, as_of, options.horizon_months)
-        report.deadlines += len(tracked[log.contract.id])
-        report.warnings += [f"{log.path}: {w}" for w in log.warnings]
-        if progress is not None:
-            progress(1)
-    with locked(out):
+    if out.exists() and not out.is_dir():
+        raise fault(NotADirectoryError(20, "Not a directory"), "writing feeds to", out)
+    # read and checked before the output folder is created: bad input touches nothing
+    seen = log_signature(events_dir)
+    logs = load_dir(events_dir)
+    with locked(folder_lock(out)):
+        if log_signature(events_dir) != seen:
+            # a log changed while this build waited for the lock: read it again, so that the
+            # build that writes last has also read last
+            logs = load_dir(events_dir)
+        for folder in (out, out / CONTRACT_FOLDER):
+            clean_stale_temporaries(folder)
+        report = BuildReport(contracts=len(logs))
+        tracked: dict[str, list[Tracked]] = {}
+        for log in logs:
+            tracked[log.contract.id] = track(log, as_of, options.horizon_months)
+            report.deadlines += len(tracked[log.contract.id])
+            report.warnings += [f"{log.path}: {w}" for w in log.warnings]
+            if progress is not None:
+                progress(1)
         state = FeedState.load(out)
+        report.warnings += state.warnings
         feeds = plan_feeds(logs, tracked, as_of, options, state)
-        rendered: dict[str, bytes] = {}  # each VEVENT serialised once, shared by its feeds
         staged: list[tuple[Path, Path]] = []  # (temporary file, target), renamed at the end
         try:
-            for feed in feeds:
-                data = render(feed.name, feed.id, feed.items, state, options, rendered, as_of)
-                report.events_written += len(feed.items)
-                path = path_for(out, feed.id)
-                if len(data) > FEED_SIZE_WARNING:
-                    report.warnings.append(
-                        f"{path}: {len(data):,} bytes; Google Calendar stops reading "
-                        "subscribed feeds at about 1 MB (narrow the window with --past-days or "
-                        "--horizon)")
-                if _same_bytes(path, data):
-                    report.unchanged.append(path)
-                else:
-                    staged.append((stage(path, data), path))
-                if keep_feeds:
-                    feed.data = data
-                    report.feeds[feed.id] = feed
+            _stage_feeds(feeds, out, state, options, as_of, report, staged, keep_feeds)
+            expired = _stage_removed_contracts({log.contract.id for log in logs}, out, state,
+                                               options, as_of, report, staged)
             # every feed is rendered and on disk before any is replaced: a failure above leaves
             # the previous set whole
             for temporary, path in staged:
-                os.replace(temporary, path)
+                try:
+                    os.replace(temporary, path)
+                except OSError as exc:
+                    raise fault(exc, "writing", path) from None
                 report.written.append(path)
             staged = []
         finally:
             for temporary, _ in staged:
                 temporary.unlink(missing_ok=True)
-        state_bytes = state.to_json().encode()
-        if not _same_bytes(out / STATE_FILE, state_bytes):
-            atomic_write(out / STATE_FILE, state_bytes)
+        for contract_id, path in expired:
+            path.unlink(missing_ok=True)
+            report.removed.append(path)
+            del state.removed[contract_id]
+        _remove_legacy_contract_feeds(out, {log.contract.id for log in logs}, report)
+        state.save(out)
         keys = {e.uid: e.key for f in feeds for e in f.items}
         report.changed_uids = sorted(keys.get(u, u) for u in state.changed)
         report.added_uids = sorted(keys.get(u, u) for u in state.added)
     return report
 
 
-def _same_bytes(path: Path, data: bytes) -> bool:
-    """Whether the file holds exactly `data`, read in chunks (feeds can be large)."""
-    try:
-        if path.stat().st_size != len(data):
-            return False
-        view = memoryview(data)
-        with open(path, "rb") as handle:
-            offset = 0
-            while chunk := handle.read(1 << 20):
-                if view[offset:offset + len(chunk)] != chunk:
-                    return False
-                offset += len(chunk)
-        return offset == len(data)
-    except OSError:
-        return False
+def log_signature(events_dir: str | Path) -> tuple[tuple[str, int, int, int], ...]:
+    """Name, inode, size and mtime of every log: a `record` (a rename) changes the inode."""
+    out = []
+    for path in find_logs(events_dir):
+        try:
+            info = path.stat()
+        except OSError:
+            continue  # gone: the set of names differs anyway
+        out.append((path.name, info.st_ino, info.st_size, info.st_mtime_ns))
+    return tuple(out)
+
+
+def _stage_feeds(feeds: list[Feed], out: Path, state: FeedState, options: FeedOptions,
+                 as_of: datetime, report: BuildReport, staged: list[tuple[Path, Path]],
+                 keep_feeds: bool) -> None:
+    rendered: dict[str, bytes] = {}  # each VEVENT serialised once, shared by its feeds
+    for feed in feeds:
+        data = render(feed.name, feed.scope, feed.items, state, options, rendered, as_of)
+        report.events_written += len(feed.items)
+        path = path_for(out, feed.scope)
+        if len(data) > FEED_SIZE_WARNING:
+            report.warnings.append(
+                f"{path}: {len(data):,} bytes; Google Calendar stops reading subscribed feeds "
+                "at about 1 MB (narrow the window with --past-days or --horizon)")
+        if same_bytes(path, data):
+            report.unchanged.append(path)
+        else:
+            staged.append((stage(path, data), path))
+        if keep_feeds:
+            feed.data = data
+            report.feeds[feed.scope] = feed
+
+
+def _stage_removed_contracts(current: set[str], out: Path, state: FeedState,
+                             options: FeedOptions, as_of: datetime, report: BuildReport,
+                             staged: list[tuple[Path, Path]]) -> list[tuple[str, Path]]:
+    """A contract whose log is gone: its feed is republished with every deadline CANCELLED,
+    kept for the grace period like any cancelled deadline, then removed. Returns the feeds
+    whose grace period is over, to remove once the new feeds are in place."""
+    for contract_id in list(state.removed):
+        if contract_id in current:  # the log came back
+            del state.removed[contract_id]
+    folder = out / CONTRACT_FOLDER
+    expired: list[tuple[str, Path]] = []
+    if not folder.is_dir():
+        return expired
+    prefix = LABELS[options.lang]["prefix.withdrawn"]
+    for path in sorted(folder.glob("*" + FEED_SUFFIX)):
+        contract_id = path.name.removesuffix(FEED_SUFFIX)
+        if contract_id in current:
+            continue
+        since = state.removed.get(contract_id)
+        if since is None:
+            since = state.removed[contract_id] = as_of.replace(microsecond=0)
+            try:
+                data = cancel_every_event(path.read_bytes(), since, prefix)
+            except (OSError, UnicodeDecodeError, ValueError) as exc:
+                report.warnings.append(f"{path}: its contract's log is gone and the feed cannot "
+                                       f"be read to cancel its deadlines ({exc}); removing it")
+                expired.append((contract_id, path))
+                continue
+            staged.append((stage(path, data), path))
+            report.notes.append(f"contract {contract_id}: no event log any more; its feed "
+                                f"{path} now shows every deadline cancelled")
+        if as_of >= since + timedelta(days=options.grace_days):
+            expired.append((contract_id, path))
+            report.notes.append(f"contract {contract_id}: grace period over; removed {path}")
+    return expired
+
+
+def _remove_legacy_contract_feeds(out: Path, current: set[str], report: BuildReport) -> None:
+    """Contract feeds used to sit beside the aggregates (`<id>.ics`); they now live in
+    `contracts/`. An old copy written by this tool would go stale, so it is removed."""
+    for contract_id in sorted(current):
+        old = out / (contract_id + FEED_SUFFIX)
+        if contract_id in AGGREGATES or not old.is_file():
+            continue
+        try:
+            with open(old, "rb") as handle:
+                head = handle.read(4096)
+        except OSError:
+            continue
+        if head.startswith(b"BEGIN:VCALENDAR") and PRODID.encode() in head:
+            old.unlink(missing_ok=True)
+            report.removed.append(old)
+            report.notes.append(f"contract {contract_id}: its feed moved to "
+                                f"{path_for(out, contract_scope(contract_id))}; removed {old}")
+

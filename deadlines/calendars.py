@@ -6,10 +6,10 @@ command that never needs one does not pay for it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import DeadlinesError
+from .safeio import read_limited
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -185,9 +186,9 @@ class BusinessCalendar:
             return table
         path = self._cache_path(year)
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            raw = json.loads(read_limited(path, 10_000_000, "cache file"))
             table = {date.fromisoformat(k): str(v) for k, v in raw.items()}
-        except (OSError, ValueError, AttributeError):
+        except (DeadlinesError, ValueError, AttributeError, TypeError):
             table = self._from_package(year)
             _write_quietly(path, json.dumps({d.isoformat(): n for d, n in sorted(table.items())},
                                             ensure_ascii=False))
@@ -582,12 +583,9 @@ def _union(a: list[tuple[datetime, datetime]], b: list[tuple[datetime, datetime]
 
 
 def _write_quietly(path: Path, text: str) -> None:
-    """Write a cache file atomically; a read-only or missing home only costs speed."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    """Write a cache file atomically; a read-only or full disk only costs speed (and leaves
+    no temporary behind: `safeio` removes it on failure)."""
+    from .safeio import atomic_write
+
+    with contextlib.suppress(DeadlinesError):
+        atomic_write(path, text.encode("utf-8"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from typing import Any
 
@@ -16,12 +17,40 @@ import click
 from . import api
 from .engine import Computation, Deadline, owed_by, who_words
 from .errors import EXIT_BAD_INPUT, DeadlinesError
+from .safeio import ENVIRONMENT_ERRNOS
 
 EXIT_INTERNAL = 3
 
 
+class _OneLineUsageError(click.ClickException):
+    """A usage error (unknown option, a value out of range) as one line, exit 2."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, exc: click.UsageError) -> None:
+        message = exc.format_message().rstrip(".")
+        where = exc.ctx.command_path if exc.ctx is not None else "deadlines"
+        super().__init__(f"{message} (see `{where} --help`)")
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"deadlines: error: {' '.join(self.format_message().split())}", err=True)
+
+
 class _Group(click.Group):
-    """Turns every DeadlinesError into one line on stderr and exit code 2."""
+    """Turns every DeadlinesError, every usage error, and every fault of the disk or the
+    folders into one line on stderr and exit code 2; anything else is a bug: one line and exit
+    code 3."""
+
+    group_class = type  # `deadlines token` is a _Group too
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # `deadlines` alone shows the help
+        except click.UsageError as exc:
+            raise _OneLineUsageError(exc) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -29,6 +58,10 @@ class _Group(click.Group):
         except DeadlinesError as exc:
             click.echo(f"deadlines: error: {exc.render()}", err=True)
             ctx.exit(exc.exit_code)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # `deadlines token` alone shows its help
+        except click.UsageError as exc:
+            raise _OneLineUsageError(exc) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except BrokenPipeError:  # `deadlines ... | head`: the reader left; not an error
@@ -38,28 +71,60 @@ class _Group(click.Group):
         except Exception as exc:  # a bug: never show a person a traceback by default
             if os.environ.get("DEADLINES_DEBUG"):
                 raise
+            if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS:
+                # the disk or the folder, not a bug: what and where, in one line
+                where = f": {exc.filename}" if exc.filename else ""
+                click.echo(f"deadlines: error: {exc.strerror or exc}{where}", err=True)
+                ctx.exit(EXIT_BAD_INPUT)
             click.echo(f"deadlines: internal error: {type(exc).__name__}: {exc} "
                        "(set DEADLINES_DEBUG=1 for the traceback)", err=True)
             ctx.exit(EXIT_INTERNAL)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="deadlines", cls=_Group,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="deadlines")
 def cli() -> None:
-    """Contract deadlines: compute them, explain them, publish them as calendars."""
+    """Contract deadlines: compute them, explain them, publish them as calendars.
+
+    `deadlines rules` lists the agreements; `deadlines rules AGREEMENT` shows one agreement's
+    events, severities, regions, zone, calendar and rules. A period is written 30d, 30 days,
+    2w, 48h, 1 month or 30 business days. Exit codes: 0 success, 1 `status --fail-on`
+    matched, 2 bad input (one line on stderr), 3 internal error.
+    """
+
+
+_EVENTS_DIR_HELP = ("EVENTS_DIR is the folder of event logs, one .yaml file per contract "
+                    "(default: events, in the current folder); subfolders are not searched.")
+_LOOKUP_HELP = ("AGREEMENT is a shipped agreement id or the path of a rulebook .yaml file "
+                "(`deadlines rules` lists them). EVENT is one of the agreement's events, and "
+                "its severities, regions, default zone and calendar are shown by `deadlines rules "
+                "AGREEMENT` (`--events` for the events alone).")
+_WHEN_HELP = ("WHEN is a date (2026-03-02) or an ISO 8601 date-time (2026-03-02T10:00 in the "
+              "agreement's zone, or with an offset: 2026-03-02T10:00+01:00).")
+ROLLS = ["none", "following", "preceding"]
 
 
 def _agreement_options(f: Any, formats: tuple[str, ...] = ("text", "json")) -> Any:
+    shapes = {"text": "text (a table)", "json": "json (keys in the README)",
+              "ics": "ics (a calendar file to import)"}
     f = click.option("--format", "fmt", type=click.Choice(list(formats)), default="text",
-                     show_default=True)(f)
-    f = click.option("--roll", type=click.Choice(["none", "following", "preceding"]),
-                     default=None, help="Move a deadline off a non-business day (default: "
-                     "the agreement's rule, normally none).")(f)
+                     show_default=True,
+                     help="Output: " + ", ".join(shapes[x] for x in formats) + ".")(f)
+    f = click.option("--roll", type=click.Choice(ROLLS), default=None,
+                     help="Move a due date off a non-business day (default: the agreement's "
+                     "rule, normally none).")(f)
     f = click.option("--calendar", default=None,
-                     help="Business calendar, e.g. FR or AU-VIC (default: the agreement's).")(f)
-    f = click.option("--region", default=None, help="Region, for agreements that have them.")(f)
-    f = click.option("--severity", default=None, help="Support request severity.")(f)
-    f = click.option("--tz", default=None, help="IANA time zone (default: the agreement's).")(f)
+                     help="Business calendar such as FR or AU-VIC (default: the agreement's, "
+                     "see `deadlines rules AGREEMENT`).")(f)
+    f = click.option("--region", default=None,
+                     help="Region, for an agreement that counts by region (its regions and "
+                     "default one: `deadlines rules AGREEMENT`).")(f)
+    f = click.option("--severity", default=None,
+                     help="Severity, for an event whose rules depend on one: a name or an "
+                     "alias from `deadlines rules AGREEMENT`.")(f)
+    f = click.option("--tz", default=None,
+                     help="IANA time zone such as Europe/Paris (default: the agreement's).")(f)
     f = click.option("--by", type=click.Choice(["us", "them"]), default=None,
                      help="Who gave the notice or did the event; decides who owes the rules "
                      "either party may owe (default: the agreement's default for the event).")(f)
@@ -75,7 +140,9 @@ def _warn(warnings: list[str]) -> None:
         click.echo(f"deadlines: warning: {message}", err=True)
 
 
-@cli.command()
+@cli.command(short_help="Every deadline an event sets off under an agreement.",
+             help="Every deadline EVENT at WHEN sets off under AGREEMENT.\n\n"
+             f"{_LOOKUP_HELP}\n\n{_WHEN_HELP}")
 @click.argument("agreement")
 @click.argument("event")
 @click.argument("when")
@@ -83,11 +150,7 @@ def _warn(warnings: list[str]) -> None:
 def compute(agreement: str, event: str, when: str, by: str | None, tz: str | None,
             severity: str | None, region: str | None, calendar: str | None, roll: str | None,
             fmt: str) -> None:
-    """Every deadline EVENT at WHEN sets off under AGREEMENT.
-
-    WHEN is a date (2026-03-02) or an ISO 8601 date-time (2026-03-02T10:00 in the agreement's
-    zone, or with an offset: 2026-03-02T10:00+01:00).
-    """
+    """Every deadline EVENT at WHEN sets off under AGREEMENT (help text above)."""
     result = api.compute(agreement, event, when, severity=severity, region=region, tz=tz,
                          calendar=calendar, roll=roll, by=by)
     _warn(result.warnings)
@@ -97,30 +160,43 @@ def compute(agreement: str, event: str, when: str, by: str | None, tz: str | Non
     if fmt == "ics":
         click.echo(api.compute_ics(result), nl=False)
         return
-    click.echo(_header(result))
+    click.echo(_header(result, region))
     for line in _table(result):
         click.echo(line)
 
 
-def _header(result: Computation) -> str:
+def _header(result: Computation, asked_region: str | None) -> str:
     s = result.settings
     return (f"{result.rulebook.name} ({result.rulebook.id}): {result.event} at "
             f"{result.trigger.describe(s.zone)}\n"
             f"Zone {s.zone.key}, business calendar {s.calendar.label}, roll: {s.roll}"
-            + (f", region {s.region}" if s.region else "") + "\n")
+            + _region_note(result, asked_region) + "\n")
+
+
+def _region_note(result: Computation, asked_region: str | None) -> str:
+    """', region au', or for a region nobody chose, which one was used and how to pick another."""
+    region = result.settings.region
+    if region is None:
+        return ""
+    if asked_region is not None:
+        return f", region {region}"
+    others = ", ".join(r for r in result.rulebook.regions if r != region)
+    return f", region {region} (the default; --region picks {others})"
 
 
 def _table(result: Computation) -> list[str]:
     s = result.settings
     lines: list[str] = []
-    for d in result.deadlines:
+    # an `either` rule shows which party owes it for this event (`?`: who gave it is unknown)
+    actors = [d.rule.actor if d.rule.actor != "either" else
+              f"either:{owed_by(d.rule, result.giver) or '?'}" for d in result.deadlines]
+    width = max([9, *map(len, actors)])
+    for d, actor in zip(result.deadlines, actors, strict=True):
         due = api.due_iso(d.due, s) or "no date"
         rule = d.rule.id + (f" ({d.rule.severity})" if d.rule.severity else "")
         if d.occurrence is not None:
             rule += f" #{d.occurrence}"
-        actor = d.rule.actor if d.rule.actor != "either" else \
-            f"either:{owed_by(d.rule, result.giver) or '?'}"
-        lines.append(f"{due:<25} {rule:<30} {actor:<9} {d.rule.action}")
+        lines.append(f"{due:<25} {rule:<30} {actor:<{width}} {d.rule.action}")
         lines.append(f"{'':<25} clause {d.rule.source.clause}, seed line "
                      f"{', '.join(map(str, d.rule.source.lines))}"
                      + (f"; if missed: {d.rule.consequence}"
@@ -134,16 +210,19 @@ def _table(result: Computation) -> list[str]:
     return lines
 
 
-@cli.command()
+@cli.command(short_help="How one rule's due date was reached, step by step.",
+             help="How the due date of one rule that EVENT at WHEN sets off under AGREEMENT "
+             f"was reached, step by step.\n\n{_LOOKUP_HELP}\n\n{_WHEN_HELP}")
 @click.argument("agreement")
 @click.argument("event")
 @click.argument("when")
-@click.option("--rule", "rule_id", required=True, help="Rule id, e.g. cure.")
+@click.option("--rule", "rule_id", required=True,
+              help="The rule's id, such as cure (`deadlines rules AGREEMENT` lists them).")
 @_agreement_options
 def explain(agreement: str, event: str, when: str, rule_id: str, by: str | None,
             tz: str | None, severity: str | None, region: str | None, calendar: str | None,
             roll: str | None, fmt: str) -> None:
-    """How the due date of one rule was reached, step by step."""
+    """How the due date of one rule was reached, step by step (help text above)."""
     result, matches = api.explain(agreement, event, when, rule_id, severity=severity,
                                   region=region, tz=tz, calendar=calendar, roll=roll, by=by)
     _warn(result.warnings)
@@ -153,6 +232,10 @@ def explain(agreement: str, event: str, when: str, rule_id: str, by: str | None,
         return
     for d in matches:
         click.echo(_explanation(d, result))
+    if result.settings.region is not None:
+        click.echo(f"  Counted for region{_region_note(result, region).removeprefix(', region')}"
+                   f": zone {result.settings.zone.key}, business calendar "
+                   f"{result.settings.calendar.label}.")
 
 
 def _explanation(d: Deadline, result: Computation) -> str:
@@ -175,41 +258,118 @@ def _explanation(d: Deadline, result: Computation) -> str:
     return "\n".join(out)
 
 
-@cli.command()
-@click.argument("agreement", required=False)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
-def rules(agreement: str | None, fmt: str) -> None:
-    """The rule catalog of one agreement, or of all of them."""
-    rows = api.catalog(agreement)
-    if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    for row in rows:
+def _columns(header: list[str], rows: list[list[str]], indent: str = "  ") -> list[str]:
+    """A table with a header row, each column as wide as its longest cell; the last column is
+    left free, so a long cell there keeps every other column aligned."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    return [indent + " ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False))
+            + " " + r[-1] for r in [header, *rows]]
+
+
+def _rule_rows(rules: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    header = ["RULE", "KIND", "EVENT", "DIRECTION", "PERIOD", "ACTOR", "CLOSED BY", "CLAUSE"]
+    rows = []
+    for row in rules:
         event = row["event"] if isinstance(row["event"], str) else "|".join(row["event"])
         period = row["period"] or "(no number)"
         if row["from"]:
             period += f" from {row['from']}"
         level = f" [{row['severity']}]" if row["severity"] else ""
-        click.echo(f"{row['agreement']:<21} {row['id'] + level:<34} {event:<22} "
-                   f"{row['direction']:<9} {period:<28} {row['actor']:<9} "
-                   f"clause {row['source']['clause']} (line "
-                   f"{','.join(map(str, row['source']['lines']))})")
+        own = [c for c in row["fulfilled_by"] if " --rule " not in c]
+        closed = ", ".join(own) or ("done" if row["fulfilled_by"] else "-")
+        rows.append([row["id"] + level, row["kind"], event, row["direction"], period,
+                     row["actor"], closed, f"{row['source']['clause']} (line "
+                     f"{','.join(map(str, row['source']['lines']))})"])
+    return header, rows
 
 
-@cli.command()
+def _event_rows(events: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    return ["EVENT", "KIND", "MEANING"], [[e["type"], e["kind"], e["meaning"]] for e in events]
+
+
+@cli.command(short_help="The agreements, or one agreement's events and rules.")
+@click.argument("agreement", required=False)
+@click.option("--events", "events_only", is_flag=True,
+              help="Only the events a log of AGREEMENT may record, with their meaning.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="Output: table, or json (keys in the README).")
+def rules(agreement: str | None, events_only: bool, fmt: str) -> None:
+    """The shipped agreements, or everything about AGREEMENT.
+
+    AGREEMENT is a shipped agreement id or the path of a rulebook .yaml file. Its default zone
+    and business calendar, its regions (--region) with the default one, its severities
+    (--severity) with their aliases, every event with its meaning, and every rule with the
+    event that closes it (`done --rule RULE` closes any obligation).
+    """
+    if agreement is None:
+        if events_only:
+            raise DeadlinesError("--events needs an AGREEMENT")
+        listing = api.agreements()
+        if fmt == "json":
+            click.echo(json.dumps(listing, ensure_ascii=False, indent=2))
+            return
+        rows = [[a["agreement"], a["timezone"], a["calendar"],
+                 ", ".join(a["regions"]) + (f" (default {a['default_region']})"
+                                            if a["default_region"] else "") or "-", a["name"]]
+                for a in listing]
+        for line in _columns(["AGREEMENT", "ZONE", "CALENDAR", "REGIONS", "NAME"], rows, ""):
+            click.echo(line.rstrip())
+        click.echo("\n`deadlines rules AGREEMENT` shows one agreement's events, severities and "
+                   "rules.")
+        return
+    info = api.agreement_info(agreement)
+    if fmt == "json":
+        click.echo(json.dumps(info["events"] if events_only else info, ensure_ascii=False,
+                              indent=2))
+        return
+    if events_only:
+        for line in _columns(*_event_rows(info["events"]), indent=""):
+            click.echo(line.rstrip())
+        return
+    click.echo(f"{info['name']} ({info['agreement']})")
+    click.echo(f"Zone {info['timezone']}, business calendar {info['calendar']}, roll: "
+               f"{info['roll']}; governing law: {info['governing_law']}")
+    if info["regions"]:
+        click.echo(f"\nRegions (--region; the default is {info['default_region']}):")
+        for line in _columns(["REGION", "ZONE", "CALENDAR", "LAW"],
+                             [[r["region"], r["timezone"], r["calendar"], r["law"]]
+                              for r in info["regions"]]):
+            click.echo(line.rstrip())
+    if info["severities"]:
+        click.echo("\nSeverities (--severity, or severity: in a log; a name or an alias):")
+        for line in _columns(["SEVERITY", "ALIASES"],
+                             [[s["severity"], ", ".join(s["aliases"])]
+                              for s in info["severities"]]):
+            click.echo(line.rstrip())
+    click.echo("\nEvents:")
+    for line in _columns(*_event_rows(info["events"])):
+        click.echo(line.rstrip())
+    click.echo("\nRules (CLOSED BY: the event to record; `done --rule RULE` works for any "
+               "obligation):")
+    for line in _columns(*_rule_rows(info["rules"])):
+        click.echo(line.rstrip())
+
+
+@cli.command(short_help="A date plus a period, with no agreement: a calculator.")
 @click.argument("when")
 @click.argument("period")
-@click.option("--calendar", default=None, help="Business calendar, e.g. FR or AU-VIC.")
-@click.option("--roll", type=click.Choice(["none", "following", "preceding"]), default="none",
-              show_default=True)
-@click.option("--tz", default="UTC", show_default=True, help="Zone for date-times.")
+@click.option("--calendar", default=None,
+              help="Business calendar such as FR or AU-VIC (needed for business days).")
+@click.option("--roll", type=click.Choice(ROLLS), default="none", show_default=True,
+              help="Move the due date off a non-business day (needs --calendar).")
+@click.option("--tz", default="UTC", show_default=True,
+              help="IANA time zone for a WHEN with a time and no offset, and for the answer.")
 @click.option("--before", is_flag=True, help="Count backward (the latest date to act).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+              show_default=True, help="Output: text, or json ({due, explanation}).")
 def add(when: str, period: str, calendar: str | None, roll: str, tz: str, before: bool,
         fmt: str) -> None:
-    """WHEN plus PERIOD, e.g. `deadlines add 2026-03-02 "30 business days" --calendar FR`."""
+    """WHEN plus PERIOD, counted as a contract would count it.
+
+    WHEN is a date or an ISO 8601 date-time. PERIOD is 30d, 30 days, 2w, 48h, 1 month or
+    30 business days (with --calendar), for instance:
+    deadlines add 2026-03-02 "30 business days" --calendar FR
+    """
     due, steps, warnings = api.add(when, period, calendar=calendar, roll=roll, tz=tz,
                                    backward=before)
     _warn(warnings)
@@ -223,22 +383,34 @@ def add(when: str, period: str, calendar: str | None, roll: str, tz: str, before
         click.echo(f"  {step}")
 
 
-@cli.command()
-@click.argument("events_dir", default="events", type=click.Path())
+def _natural(text: str) -> list[Any]:
+    """Sort key that reads numbers as numbers: start/9 before start/22."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
+_events_dir = click.argument("events_dir", default="events", type=click.Path())
+
+
+@cli.command(short_help="Write the feed files from the event logs (for cron).",
+             help="Regenerate the feed files from the event logs in EVENTS_DIR (quiet on "
+             f"success, for cron).\n\n{_EVENTS_DIR_HELP}")
+@_events_dir
 @click.option("--out", default="feeds", show_default=True, type=click.Path(),
-              help="Where the .ics files go.")
+              help="Where the .ics files and their state file go.")
 @click.option("--as-of", default=None, help="Status as of this date or date-time (default: "
               "now; a date alone is 12:00 UTC).")
 @click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
               help="Language of summaries and descriptions (quotes stay in French).")
-@click.option("--past-days", default=60, show_default=True, help="Window: days back.")
-@click.option("--horizon", default=12, show_default=True, help="Window: months ahead.")
-@click.option("--grace-days", default=14, show_default=True,
+@click.option("--past-days", default=60, show_default=True, type=click.IntRange(0, 3650),
+              help="Window: days back.")
+@click.option("--horizon", default=12, show_default=True, type=click.IntRange(1, 120),
+              help="Window: months ahead.")
+@click.option("--grace-days", default=14, show_default=True, type=click.IntRange(0, 3650),
               help="Days a fulfilled or withdrawn deadline stays as CANCELLED.")
 @click.option("-v", "--verbose", is_flag=True, help="List what changed.")
 def build(events_dir: str, out: str, as_of: str | None, lang: str, past_days: int,
           horizon: int, grace_days: int, verbose: bool) -> None:
-    """Regenerate the feed files from the event logs (quiet on success, for cron)."""
+    """Regenerate the feed files from the event logs (help text above)."""
     moment = api.parse_as_of(as_of)
     bar: Any = None
     progress = None
@@ -262,22 +434,28 @@ def build(events_dir: str, out: str, as_of: str | None, lang: str, past_days: in
                    f"{len(report.written)} feed(s) written, {len(report.unchanged)} unchanged")
         for path in report.written:
             click.echo(f"  wrote {path}")
-        for uid in report.added_uids:
+        for note in report.notes:
+            click.echo(f"  {note}")
+        for uid in sorted(report.added_uids, key=_natural):
             click.echo(f"  new deadline {uid}")
-        for uid in report.changed_uids:
+        for uid in sorted(report.changed_uids, key=_natural):
             click.echo(f"  changed deadline {uid}")
 
 
-@cli.command()
-@click.argument("events_dir", default="events", type=click.Path())
-@click.option("--as-of", default=None, help="Date or date-time (default: now).")
-@click.option("--within", default="14d", show_default=True, help="Window ahead: 14d, 2w, 48h.")
+@cli.command(short_help="What is missed, late or due soon, per contract.",
+             help="What is missed, late, and due within the window, per contract, from the "
+             f"event logs in EVENTS_DIR.\n\n{_EVENTS_DIR_HELP}")
+@_events_dir
+@click.option("--as-of", default=None, help="Date or date-time (default: now; a date alone is "
+              "12:00 UTC).")
+@click.option("--within", default="14d", show_default=True,
+              help="Window ahead for due-within: 14d, 2w, 48h, 1 month.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
+              show_default=True, help="Output: table, or json (keys in the README).")
 @click.option("--fail-on", default="", help="Exit 1 when any deadline is in one of these "
               "states: missed, late, due-within (comma-separated).")
 def status(events_dir: str, as_of: str | None, within: str, fmt: str, fail_on: str) -> None:
-    """What is missed, late, and due within the window, per contract."""
+    """What is missed, late, and due within the window, per contract (help text above)."""
     wanted = {s.strip() for s in fail_on.split(",") if s.strip()}
     unknown = wanted - set(api.ALERT_STATES)
     if unknown:
@@ -295,56 +473,74 @@ def status(events_dir: str, as_of: str | None, within: str, fmt: str, fail_on: s
         for row in rows:
             if row["contract"] != current:
                 current = row["contract"]
-                click.echo(f"{row['name']} ({row['contract']}, {row['agreement']})")
+                region = f", region {row['region']}" if row["region"] else ""
+                click.echo(f"{row['name']} ({row['contract']}, {row['agreement']}{region})")
             level = f" ({row['severity']})" if row["severity"] else ""
             click.echo(f"  {row['alert']:<10} {row['due']:<25} {row['rule'] + level:<32} "
                        f"{row['side']:<6} {row['actor']:<8} clause {row['clause']}")
+            if row["record"]:
+                click.echo(f"  {'':<10} when done: {row['record']}")
     if wanted and any(row["alert"] in wanted for row in rows):
         sys.exit(1)
 
 
-@cli.command()
+@cli.command(short_help="Append an event to a contract's log.")
 @click.argument("file", type=click.Path())
-@click.argument("type_")
-@click.option("--at", default=None, help="When it happened (default: now, in the contract's "
-              "zone).")
-@click.option("--ref", default=None, help="The event this one fulfils or withdraws.")
-@click.option("--note", default=None)
-@click.option("--severity", default=None)
-@click.option("--id", "event_id", default=None, help="A stable id for the new event.")
-@click.option("--rule", default=None, help="For `done`: the rule it fulfils.")
+@click.argument("event_type", metavar="TYPE")
+@click.option("--at", default=None, help="When it happened: a date or an ISO 8601 date-time "
+              "(default: now, in the contract's zone).")
+@click.option("--ref", default=None, help="The id of the event this one fulfils or withdraws "
+              "(default for a fulfilment: the latest open trigger it can close).")
+@click.option("--note", default=None, help="Free text kept with the event (shown in the feeds).")
+@click.option("--severity", default=None, help="Severity, for an event whose rules depend on "
+              "one: a name or an alias from `deadlines rules AGREEMENT`.")
+@click.option("--id", "event_id", default=None,
+              help="A stable id for the new event (default: TYPE@WHEN).")
+@click.option("--rule", default=None, help="For TYPE done: the id of the rule it fulfils.")
 @click.option("--by", type=click.Choice(["us", "them"]), default=None,
-              help="Who gave the notice or did the event (default: the agreement's default "
-              "for the event type).")
-def record(file: str, type_: str, at: str | None, ref: str | None, note: str | None,
+              help="Who gave the notice or did the event; decides who owes the rules either "
+              "party may owe (default: the agreement's default for TYPE).")
+def record(file: str, event_type: str, at: str | None, ref: str | None, note: str | None,
            severity: str | None, event_id: str | None, rule: str | None, by: str | None
            ) -> None:
-    """Append an event to a contract's log and print what it sets off."""
-    log, event, concerned = api.record(file, type_, at, ref=ref, note=note, severity=severity,
-                                       event_id=event_id, rule=rule, by=by)
+    """Append an event to the contract log FILE and print the deadlines it sets off or closes.
+
+    TYPE is one of the agreement's events (`deadlines rules AGREEMENT --events` lists them
+    with the rules each fulfilment closes), `done` with --rule for any rule, or `withdrawn`
+    with --ref for an entry recorded in error. The feeds change at the next `deadlines build`.
+    """
+    log, event, concerned = api.record(file, event_type, at, ref=ref, note=note,
+                                       severity=severity, event_id=event_id, rule=rule, by=by)
     _warn(log.warnings)
-    click.echo(f"Recorded {event.type} {event.id} at {event.at_text} in {file}")
+    click.echo(f"Recorded {event.type} at {event.at_text} in {file} (id {event.id}, for --ref)")
     for t in concerned:
         due = api.due_iso(t.deadline.due, log.settings) or "no date"
         level = f" ({t.deadline.rule.severity})" if t.deadline.rule.severity else ""
         click.echo(f"  {due:<25} {t.deadline.rule.id + level:<32} {t.status:<9} "
                    f"{t.deadline.rule.actor:<8} {t.deadline.rule.action}")
+    click.echo("Run `deadlines build` to update the feeds (`deadlines serve` picks the change "
+               "up by itself).")
 
 
-@cli.command()
-@click.argument("events_dir", default="events", type=click.Path())
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True)
+@cli.command(short_help="Serve the feeds for calendar subscriptions.",
+             help="Serve the feeds of the event logs in EVENTS_DIR for calendar subscriptions "
+             f"(waitress, loopback by default).\n\n{_EVENTS_DIR_HELP}")
+@_events_dir
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; keep loopback and put TLS in front (--public-url).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0 picks a free one).")
 @click.option("--tokens", default=".deadlines-tokens.json", show_default=True,
               type=click.Path(), help="The token file (`deadlines token create` fills it).")
 @click.option("--out", default="feeds", show_default=True, type=click.Path(),
               help="Where the feed files and their state live (shared with `build`).")
 @click.option("--public-url", default=None,
-              help="Base URL people subscribe to, e.g. https://deadlines.example.org")
-@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True)
+              help="Base URL people subscribe to, such as https://deadlines.example.org")
+@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
+              help="Language of summaries, descriptions and the subscribe page.")
 def serve(events_dir: str, host: str, port: int, tokens: str, out: str, public_url: str | None,
           lang: str) -> None:
-    """Serve the feeds for calendar subscriptions (waitress, loopback by default)."""
+    """Serve the feeds for calendar subscriptions (help text above)."""
     from .feeds import FeedOptions
     from .server import serve as run
 
@@ -352,7 +548,7 @@ def serve(events_dir: str, host: str, port: int, tokens: str, out: str, public_u
         options=FeedOptions(lang=lang))
 
 
-@cli.group()
+@cli.group(short_help="Manage the tokens that open subscribed feeds.")
 def token() -> None:
     """Manage the secret tokens that open subscribed feeds."""
 
@@ -361,7 +557,7 @@ _tokens_option = click.option("--tokens", default=".deadlines-tokens.json", show
                               type=click.Path(), help="The token file.")
 
 
-@token.command("create")
+@token.command("create", short_help="Create a token for a feed scope (printed once).")
 @click.argument("scope")
 @click.option("--label", default="", help="Who or what the token is for.")
 @_tokens_option
@@ -377,7 +573,7 @@ def token_create(scope: str, label: str, tokens: str) -> None:
     click.echo(f"  feed: /{secret}/deadlines.ics   page: /{secret}/")
 
 
-@token.command("list")
+@token.command("list", short_help="The tokens in the file (ids and scopes).")
 @_tokens_option
 def token_list(tokens: str) -> None:
     """The tokens in the file (ids and scopes; the secrets are not stored)."""
@@ -388,11 +584,11 @@ def token_list(tokens: str) -> None:
         click.echo(f"{record.id}  {state:<8} {record.scope:<30} {record.created}  {record.label}")
 
 
-@token.command("revoke")
+@token.command("revoke", short_help="Revoke a token by its id.")
 @click.argument("token_id")
 @_tokens_option
 def token_revoke(token_id: str, tokens: str) -> None:
-    """Revoke a token by its id (from `deadlines token list`)."""
+    """Revoke the token whose id is TOKEN_ID (`deadlines token list` shows the ids)."""
     from .tokens import TokenStore
 
     record = TokenStore.load(tokens).revoke(token_id)

@@ -29,6 +29,10 @@ from .rulebook import Reading, Rule, Rulebook
 
 Due = date | datetime  # a whole day (date) or an instant (aware datetime in the contract zone)
 DEFAULT_HORIZON_MONTHS = 12
+# A recurring series is counted occurrence by occurrence from the contract start; a custom rule
+# such as `period: 1 minutes` from 2000 would otherwise never end. Past this many, the series
+# stops with a warning (the shipped rulebooks stay far below: monthly over 12 months).
+MAX_OCCURRENCES = 10_000
 
 
 @dataclass
@@ -547,12 +551,17 @@ def _occurrences(rule: Rule, period: Period, align: str, start: Moment, settings
             index += block
             number += 1
         return out
-    while number <= 10_000:
+    while True:
+        if number > MAX_OCCURRENCES:
+            warnings.append(
+                f"rule {rule.id}: recurring every {period} from {fmt_day(start.day)} has more "
+                f"than {MAX_OCCURRENCES:,} occurrences up to {fmt_day(last)}; only the first "
+                f"{MAX_OCCURRENCES:,} are computed (the last on {fmt_day(_day(out[-1][0]))})")
+            break
         multiple = Period(period.amount * number, period.unit)
         due, steps = count(start, multiple, Direction.AFTER, settings, rule.schedule, warnings,
                            what=f"rule {rule.id}", kind=rule.kind)
-        due_day = due.date() if isinstance(due, datetime) else due
-        if due_day > last and number > extra:
+        if _day(due) > last and number > extra:
             break
         head = (f"Recurring every {period} from the contract start; occurrence {number} "
                 f"is {multiple} after {fmt_day(start.day)}, counted from the start (not from "
@@ -560,6 +569,10 @@ def _occurrences(rule: Rule, period: Period, align: str, start: Moment, settings
         out.append((due, [head, *steps]))
         number += 1
     return out
+
+
+def _day(due: Due) -> date:
+    return due.date() if isinstance(due, datetime) else due
 
 
 def _calendar_block_months(period: Period) -> int:

@@ -4,7 +4,8 @@ Exit codes (documented in the README):
   0  success
   1  `status --fail-on` found a deadline in the requested state
   2  bad input: unknown agreement, event, rule, zone or calendar; an impossible date;
-     an invalid rulebook or event log. Nothing is written.
+     an invalid rulebook or event log; or a fault of the user's environment (disk full,
+     read-only folder: `safeio.EnvironmentFault`). Nothing is written.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from . import rulebook as rulebooks
 from .calendars import load_zone
 from .engine import Settings
 from .errors import DeadlinesError
+from .feednames import RESERVED_CONTRACT_IDS
 from .moments import Moment, parse_when, start_instant
 from .periods import Period
 from .rulebook import Rulebook
@@ -24,7 +25,6 @@ from .yamlsource import FieldPath, Located, load_path
 ROLES = ("customer", "provider")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 EVENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-REMINDER_RE = re.compile(r"^(\d{1,3})([dhw])$")
 MAX_EVENTS = 10_000
 
 # Fulfilment events and the rule(s) each one closes. `done` closes the rule named by `rule:`.
@@ -125,6 +125,11 @@ def effective_withdrawals(events: list[LoggedEvent]) -> set[str]:
     return withdrawn
 
 
+def fulfilling_types(rule_id: str) -> tuple[str, ...]:
+    """The fulfilment event types that close a rule (besides `done` with `rule:`)."""
+    return tuple(kind for kind, rules in FULFILMENTS.items() if rule_id in rules)
+
+
 def fulfilled_rules(event: LoggedEvent) -> tuple[str, ...]:
     if event.type == GENERIC_DONE:
         return (event.rule,) if event.rule else ()
@@ -132,12 +137,9 @@ def fulfilled_rules(event: LoggedEvent) -> tuple[str, ...]:
 
 
 def reminder_period(text: str) -> Period:
-    """'7d' -> 7 days, '2h' -> 2 hours, '1w' -> 1 week."""
-    match = REMINDER_RE.match(text)
-    if not match:
-        raise DeadlinesError(f"{text!r} is not a reminder; expected e.g. 7d, 1d, 2h or 1w")
-    unit = {"d": "days", "h": "hours", "w": "weeks"}[match.group(2)]
-    return Period.parse(f"{match.group(1)} {unit}")
+    """How long before a deadline its alarm rings: a period of plain time ('7d', '2h',
+    '1 month'), read by the one period parser."""
+    return Period.parse_span(text)
 
 
 def load(path: str | Path) -> ContractLog:
@@ -200,6 +202,10 @@ class _LogParser:
         contract_id = self.text(data, "id", path, required=True) or ""
         if not SLUG_RE.match(contract_id):
             raise self.fail((*path, "id"), "expected a lowercase slug such as acme-freshhawk")
+        if contract_id in RESERVED_CONTRACT_IDS:
+            raise self.fail((*path, "id"), f"{contract_id!r} is the name of a feed of every "
+                            f"contract ({', '.join(sorted(RESERVED_CONTRACT_IDS))} are reserved); "
+                            "choose another id")
         agreement = self.text(data, "agreement", path, required=True) or ""
         try:
             if agreement.endswith((".yaml", ".yml")) and not Path(agreement).is_absolute():
@@ -381,12 +387,22 @@ def _derived_id(kind: str, at_text: str, earlier: list[LoggedEvent]) -> str:
     return f"{base}.{n}"
 
 
-def load_dir(directory: str | Path) -> list[ContractLog]:
-    """Every *.yaml log in a directory, checked as a set (contract ids unique)."""
+def find_logs(directory: str | Path) -> list[Path]:
+    """The event logs of a folder (*.yaml, *.yml; subfolders are not searched), or an error."""
     root = Path(directory)
     if not root.is_dir():
         raise DeadlinesError("not a directory of event logs", file=str(directory))
-    logs = [load(p) for p in sorted(root.glob("*.y*ml")) if p.suffix in (".yaml", ".yml")]
+    paths = [p for p in sorted(root.glob("*.y*ml")) if p.suffix in (".yaml", ".yml")]
+    if not paths:
+        # a build pointed at the wrong folder must not publish empty calendars over good ones
+        raise DeadlinesError("no event log (*.yaml, *.yml) in this folder; logs in subfolders "
+                             "are not searched", file=str(directory))
+    return paths
+
+
+def load_dir(directory: str | Path) -> list[ContractLog]:
+    """Every log of a folder (see `find_logs`), checked as a set (contract ids unique)."""
+    logs = [load(p) for p in find_logs(directory)]
     seen: dict[str, str] = {}
     for log in logs:
         if log.contract.id in seen:

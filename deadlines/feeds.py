@@ -13,14 +13,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+import shlex
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from .eventlog import reminder_period
-from .periods import Unit, add_months, start_of_day
+from .eventlog import GENERIC_DONE, LoggedEvent, fulfilling_types, reminder_period
+from .periods import add_months, shift, start_of_day
 from .state import FeedState, Stamp
 from .tracking import Tracked, sort_key
 
@@ -35,6 +37,7 @@ LABELS: dict[str, dict[str, str]] = {
         "due_day": "by the end of {day} ({zone})", "trigger": "Set off by",
         "source": "Source", "count": "How the date was computed", "readings": "Other readings",
         "contract": "Contract", "done": "Fulfilled", "no_date": "no date",
+        "close": "When done, record it (in the event logs' folder) with",
         "reminder": "Reminder: {title} is due {when}",
         "prefix.missed": "[MISSED] ", "prefix.met": "[DONE] ", "prefix.late": "[DONE LATE] ",
         "prefix.withdrawn": "[CANCELLED] ", "prefix.open": "[RIGHT OPEN] ",
@@ -64,6 +67,7 @@ LABELS: dict[str, dict[str, str]] = {
         "due": "Échéance", "due_day": "au plus tard à la fin du {day} ({zone})",
         "trigger": "Déclenché par", "source": "Source", "count": "Calcul de la date",
         "readings": "Autres lectures", "contract": "Contrat", "done": "Exécuté",
+        "close": "Une fois fait, l'enregistrer (dans le dossier des journaux) avec",
         "no_date": "sans date", "reminder": "Rappel : {title}, échéance {when}",
         "prefix.missed": "[MANQUÉ] ", "prefix.met": "[FAIT] ", "prefix.late": "[FAIT EN RETARD] ",
         "prefix.withdrawn": "[ANNULÉ] ", "prefix.open": "[DROIT OUVERT] ",
@@ -177,7 +181,48 @@ def in_window(t: Tracked, as_of: datetime, options: FeedOptions,
     return True
 
 
-def entry_for(t: Tracked, lang: str = "en") -> Entry:
+def record_commands(tracked: Iterable[Tracked], file_of: Callable[[Tracked], str]
+                    ) -> dict[str, str]:
+    """For each obligation still to be met, by UID, the `deadlines record` command that closes
+    it: the rule's own fulfilment event (or `done --rule`) with `--ref` the trigger's id.
+
+    Recorded now, it closes a pending deadline on time and a missed one late. A duty that runs
+    from the contract start has no trigger: a `done` closes its earliest open occurrence due on
+    or after the day it is dated, so only that occurrence gets the command (an occurrence
+    already missed cannot be closed late; the next one would be)."""
+    commands: dict[str, str] = {}
+    taken: set[tuple[str, str]] = set()
+    for t in sorted(tracked, key=sort_key):
+        rule = t.deadline.rule
+        if rule.kind != "obligation" or t.deadline.due is None:
+            continue
+        if t.trigger is None:
+            if t.status != "pending" or (t.log.path, rule.key) in taken:
+                continue
+            taken.add((t.log.path, rule.key))
+        elif t.status not in ("pending", "missed"):
+            continue
+        kinds = fulfilling_types(rule.id)
+        what = kinds[0] if len(kinds) == 1 else f"{GENERIC_DONE} --rule {rule.id}"
+        ref = f" --ref {shlex.quote(t.trigger.id)}" if t.trigger is not None else ""
+        commands[t.uid] = f"deadlines record {shlex.quote(file_of(t))} {what}{ref}"
+    return commands
+
+
+def feed_log_path(t: Tracked) -> str:
+    """The log as a feed names it: its file name, run from the folder of the event logs (a
+    contract's feed is the same bytes whichever folder it was built from)."""
+    return Path(t.log.path).name
+
+
+def event_label(event: LoggedEvent) -> str:
+    """An event's type, and its id when a person gave one (a derived id repeats the type)."""
+    derived = event.id == event.type or event.id.startswith(f"{event.type}@")
+    return event.type if derived else f"{event.type} {event.id}"
+
+
+def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
+    """One VEVENT's content; `record` is the command that closes the deadline, if any."""
     labels = LABELS[lang]
     rule = t.deadline.rule
     log = t.log
@@ -204,12 +249,14 @@ def entry_for(t: Tracked, lang: str = "en") -> Entry:
         f"{labels['status']}: {labels['status.' + t.status]}",
         f"{labels['due']}: {due_text}",
     ]
+    if record is not None:
+        lines.append(f"{labels['close']}: {record}")
     if t.done is not None:
         lines.append(f"{labels['done']}: {t.done.type} {t.done.at_text}"
                      + (f" ({t.done.note})" if t.done.note else ""))
     if t.trigger is not None:
         note = f" - {t.trigger.note}" if t.trigger.note else ""
-        lines.append(f"{labels['trigger']}: {t.trigger.type} {t.trigger.id} "
+        lines.append(f"{labels['trigger']}: {event_label(t.trigger)} "
                      f"({t.trigger.at_text}){note}")
     src = rule.source
     lines.append(f"{labels['source']}: {contract.agreement}, clause {src.clause}, seed line(s) "
@@ -231,10 +278,9 @@ def entry_for(t: Tracked, lang: str = "en") -> Entry:
         since = t.trigger.instant(log.settings) if t.trigger is not None else \
             start_of_day(contract.start.day, zone)
         alarms = tuple(
-            (-_as_timedelta(r), labels["reminder"].format(title=rule.title_in(lang),
-                                                          when=due_text))
-            for r in contract.reminders
-            if begins - _as_timedelta(r) > since
+            (-lead, labels["reminder"].format(title=rule.title_in(lang), when=due_text))
+            for lead in (_lead_time(r, begins, zone) for r in contract.reminders)
+            if begins - lead > since
         )
     categories = (contract.agreement, "ours" if t.ours else "theirs", rule.kind, t.status)
     return Entry(t.uid, t.key, summary, clean_text("\n".join(lines)),
@@ -268,18 +314,18 @@ def _either_words(t: Tracked, labels: dict[str, str]) -> str:
     return f": {whose}; {said}"
 
 
-def _as_timedelta(reminder: str) -> timedelta:
-    period = reminder_period(reminder)
-    if period.unit is Unit.HOURS:
-        return timedelta(hours=period.amount)
-    if period.unit is Unit.WEEKS:
-        return timedelta(weeks=period.amount)
-    return timedelta(days=period.amount)
+def _lead_time(reminder: str, begins: datetime, zone: ZoneInfo) -> timedelta:
+    """How long before `begins` a reminder rings, on the contract's wall clock ('1 month'
+    before 1 March is 28 days, before 1 April 31 days)."""
+    local = begins.astimezone(zone)
+    return local - shift(local, reminder_period(reminder), backward=True)
 
 
 def entries(tracked: Iterable[Tracked], as_of: datetime, options: FeedOptions,
             state: FeedState | None = None) -> list[Entry]:
-    chosen = [entry_for(t, options.lang) for t in tracked
+    tracked = list(tracked)
+    commands = record_commands(tracked, feed_log_path)
+    chosen = [entry_for(t, options.lang, commands.get(t.uid)) for t in tracked
               if in_window(t, as_of, options, state)]
     chosen.sort(key=lambda e: e.sort)
     return chosen
@@ -393,6 +439,3 @@ def event_component(item: Entry, stamp: Stamp) -> Any:
         event.add_component(alarm)
     return event
 
-
-def path_for(out: Path, feed_id: str) -> Path:
-    return out / f"{feed_id}.ics"

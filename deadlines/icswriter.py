@@ -24,9 +24,10 @@ _ESCAPE_STARTS = (ord("\\"), ord("^"))
 
 
 def escape_text(text: str) -> str:
-    """RFC 5545 3.3.11 TEXT: backslash, semicolon, comma and line breaks escaped."""
+    """RFC 5545 3.3.11 TEXT: backslash, semicolon, comma and line breaks escaped. One leading
+    byte-order mark is dropped, as icalendar drops it (it reads text as UTF-8 with a BOM)."""
     return (
-        text.replace("\\", "\\\\")
+        text.removeprefix("\ufeff").replace("\\", "\\\\")
         .replace(";", "\\;")
         .replace(",", "\\,")
         .replace("\r\n", "\\n")
@@ -115,3 +116,55 @@ def vevent(*, uid: str, summary: str, description: str, start: date | datetime,
         ]
     out.append(b"END:VEVENT\r\n")
     return b"".join(out)
+
+
+def cancel_every_event(feed: bytes, stamp: datetime, prefix: str) -> bytes:
+    """A feed this module wrote, with every event CANCELLED as of `stamp`.
+
+    For a contract whose event log is gone: its subscribers must see its deadlines cancelled
+    (for the grace period) rather than have them linger or vanish unexplained. An event that
+    was already cancelled is left exactly as it was; every other one gets STATUS:CANCELLED, the
+    next SEQUENCE, `stamp` as DTSTAMP and LAST-MODIFIED, `prefix` on its summary, and no alarm.
+    The calendar's own LAST-MODIFIED becomes `stamp`.
+    """
+    lines = feed.decode("utf-8").replace("\r\n ", "").split("\r\n")  # unfolded
+    out: list[str] = []
+    event: list[str] | None = None
+    in_alarm = False
+    for line in lines:
+        if line == "BEGIN:VEVENT":
+            event = [line]
+        elif event is None:
+            name = line.split(":", 1)[0]
+            out.append(f"LAST-MODIFIED:{utc_stamp(stamp)}" if name == "LAST-MODIFIED" else line)
+        elif line == "BEGIN:VALARM":
+            in_alarm = True
+        elif line == "END:VALARM":
+            in_alarm = False
+        elif line == "END:VEVENT":
+            event.append(line)
+            out += _cancelled(event, stamp, prefix)
+            event = None
+        elif not in_alarm:
+            event.append(line)
+    return "".join(
+        fold(line.encode()).decode() + "\r\n" for line in out if line
+    ).encode()
+
+
+def _cancelled(event: list[str], stamp: datetime, prefix: str) -> list[str]:
+    if "STATUS:CANCELLED" in event:
+        return event
+    out = []
+    for line in event:
+        name, _, value = line.partition(":")
+        if name == "STATUS":
+            line = "STATUS:CANCELLED"
+        elif name == "SEQUENCE":
+            line = f"SEQUENCE:{int(value) + 1}"
+        elif name in ("DTSTAMP", "LAST-MODIFIED"):
+            line = f"{name}:{utc_stamp(stamp)}"
+        elif name == "SUMMARY":
+            line = f"SUMMARY:{escape_text(prefix)}{value}"
+        out.append(line)
+    return out

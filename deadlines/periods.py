@@ -60,26 +60,38 @@ class Direction(Enum):
 _UNIT_WORDS = {
     "minute": Unit.MINUTES,
     "minutes": Unit.MINUTES,
+    "min": Unit.MINUTES,
+    "mins": Unit.MINUTES,
     "hour": Unit.HOURS,
     "hours": Unit.HOURS,
+    "h": Unit.HOURS,
     "business hour": Unit.BUSINESS_HOURS,
     "business hours": Unit.BUSINESS_HOURS,
     "business minute": Unit.BUSINESS_MINUTES,
     "business minutes": Unit.BUSINESS_MINUTES,
     "day": Unit.DAYS,
     "days": Unit.DAYS,
+    "d": Unit.DAYS,
     "calendar day": Unit.DAYS,
     "calendar days": Unit.DAYS,
     "business day": Unit.BUSINESS_DAYS,
     "business days": Unit.BUSINESS_DAYS,
     "week": Unit.WEEKS,
     "weeks": Unit.WEEKS,
+    "w": Unit.WEEKS,
     "month": Unit.MONTHS,
     "months": Unit.MONTHS,
     "year": Unit.YEARS,
     "years": Unit.YEARS,
+    "y": Unit.YEARS,
 }
-_PERIOD_RE = re.compile(r"^\s*(\d{1,6})\s+([a-z _]+?)\s*$")
+# "<number> <unit>" or "<number><short unit>": 30 days, 30d, 2w, 48h, 90min, 1 month, 1y
+_PERIOD_RE = re.compile(r"^\s*(\d{1,6})\s*([a-z _]+?)\s*$")
+PERIOD_FORMS = ("30d, 30 days, 2w, 48h, 90min, 1 month, 1y or 30 business days (units: minutes, "
+                "hours, business hours, business minutes, days, business days, weeks, months, "
+                "years)")
+# The units of a span of plain time (status --within, reminders): no business calendar needed.
+SPAN_UNITS = (Unit.MINUTES, Unit.HOURS, Unit.DAYS, Unit.WEEKS, Unit.MONTHS, Unit.YEARS)
 
 
 @dataclass(frozen=True)
@@ -89,22 +101,50 @@ class Period:
 
     @classmethod
     def parse(cls, text: str) -> Period:
-        """Parse "30 days", "24 hours", "6 business hours", "1 month"."""
+        """The one parser of every period a person writes (rulebooks, `add`, `--within`,
+        reminders): "30 days", "30d", "2w", "48h", "6 business hours", "1 month"."""
         match = _PERIOD_RE.match(str(text).lower().replace("_", " "))
         unit = _UNIT_WORDS.get(" ".join(match.group(2).split())) if match else None
         if match is None or unit is None:
-            raise DeadlinesError(
-                f"{text!r} is not a period; expected '<number> <unit>' with unit one of "
-                "minutes, hours, business hours, business minutes, days, business days, weeks, "
-                "months, years"
-            )
+            raise DeadlinesError(f"{text!r} is not a period; expected e.g. {PERIOD_FORMS}")
         return cls(int(match.group(1)), unit)
+
+    @classmethod
+    def parse_span(cls, text: str) -> Period:
+        """A period of plain time, counted without a business calendar (`status --within`,
+        reminders): every unit but business days and business hours."""
+        period = cls.parse(text)
+        if period.unit not in SPAN_UNITS:
+            raise DeadlinesError(f"{text!r}: {period.unit.value} need a business calendar; "
+                                 "expected plain time such as 14d, 2w, 48h or 1 month")
+        return period
 
     def __str__(self) -> str:
         word = self.unit.value
         if self.amount == 1:
             word = word[:-1]
         return f"{self.amount} {word}"
+
+
+def shift(instant: datetime, period: Period, backward: bool = False) -> datetime:
+    """An instant plus (or minus) a span of plain time, on the clock of the instant's zone:
+    minutes, hours, days and weeks as a time difference; months and years to the same day
+    number and time, clamped to the end of a shorter month (1 month before 31 March 10:00 is
+    28 or 29 February 10:00)."""
+    sign = -1 if backward else 1
+    if period.unit in (Unit.MONTHS, Unit.YEARS):
+        months = period.amount * (12 if period.unit is Unit.YEARS else 1)
+        day, _ = add_months(instant.date(), sign * months)
+        return datetime.combine(day, instant.timetz())
+    minutes = {Unit.MINUTES: 1, Unit.HOURS: 60, Unit.DAYS: 1440, Unit.WEEKS: 10080
+               }.get(period.unit)
+    if minutes is None:
+        raise DeadlinesError(f"{period} needs a business calendar")
+    try:
+        return instant + sign * timedelta(minutes=period.amount * minutes)
+    except OverflowError:
+        raise DeadlinesError(f"{period} from {instant:%Y-%m-%d} is outside years 1-9999"
+                             ) from None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,11 +2,19 @@
 
 A WSGI application served by waitress. Each request reads one immutable snapshot (all feeds
 built together), so it never sees a half-updated set. A snapshot is rebuilt, by the same code
-as `deadlines build` (same state file, same lock), when an event log, a rulebook or the token
-file changes, when the date changes, or every few minutes so that statuses follow the clock.
+as `deadlines build` (same state file, same lock), when an event log or a rulebook changes,
+when the date changes, or every few minutes so that statuses follow the clock. Rebuilds run in
+a background thread: a request is answered from the current snapshot while the next one is
+built. A rebuild that fails keeps the previous snapshot and is retried when the inputs change
+again, or after an exponential back-off.
 
-URLs: `/<token>/deadlines.ics` (the feed) and `/<token>/` (the subscribe page). A token opens
-one feed scope. Anything else is a plain 404 that names nothing.
+Tokens are not part of a snapshot: the token file is checked (one `stat`) on every request and
+re-read when it changes, whatever the state of the feeds, so a revocation takes effect at once.
+A token file that cannot be read or is damaged opens nothing until it is repaired.
+
+URLs: `/<token>/deadlines.ics` (the feed) and `/<token>/` (the subscribe page); `/<token>`
+redirects to the page. Anything else is a plain 404 that names nothing. Log lines never carry a
+token or a control character (see `scrub`).
 """
 
 from __future__ import annotations
@@ -15,20 +23,25 @@ import gzip
 import hashlib
 import html
 import logging
+import os
+import re
+import resource
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
 from .build import Feed, build
 from .errors import DeadlinesError
-from .feeds import FeedOptions
+from .feeds import LABELS, FeedOptions
 from .rulebook import RULEBOOK_DIR
 from .tokens import TokenStore
 
@@ -39,8 +52,17 @@ logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 FEED_NAME = "deadlines.ics"
 REFRESH_SECONDS = 300
 CHECK_SECONDS = 1.0
+# a failed rebuild is retried at once when the inputs change, otherwise after 1, 2, 4 ... s
+FIRST_BACKOFF = 1.0
+MAX_BACKOFF = 300.0
+# a rebuild whose inputs moved under it (a log deleted or replaced while it was read) is tried
+# again at once, this many times in all, before it counts as a failure
+REBUILD_ATTEMPTS = 3
+LOG_LIMIT = 2000  # characters of one logged message
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+Response = tuple[str, list[tuple[str, str]], bytes]
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 
 @dataclass(frozen=True)
@@ -59,7 +81,7 @@ class Snapshot:
     built_at: float
     as_of: datetime
     signature: tuple[Any, ...]
-    tokens: TokenStore
+    contracts: int = 0
 
 
 def _last_modified(data: bytes) -> datetime | None:
@@ -77,21 +99,197 @@ def publish(feed: Feed) -> Published:
                      _last_modified(feed.data))
 
 
-def _signature(events_dir: Path, tokens: Path) -> tuple[Any, ...]:
-    """What a rebuild depends on: names, sizes and mtimes of the logs, rulebooks, tokens."""
-    items: list[tuple[str, int, int]] = []
-    for folder in (events_dir, RULEBOOK_DIR):
-        if folder.is_dir():
-            for path in sorted(folder.iterdir()):
-                if path.suffix in (".yaml", ".yml"):
-                    st = path.stat()
-                    items.append((str(path), st.st_size, st.st_mtime_ns))
-    try:
-        st = tokens.stat()
-        items.append((str(tokens), st.st_size, st.st_mtime_ns))
-    except OSError:
-        pass
+def _signature(events_dir: Path, rulebooks: Path = RULEBOOK_DIR) -> tuple[Any, ...]:
+    """What a rebuild depends on: names, sizes and mtimes of the logs and the rulebooks.
+
+    Files come and go while this runs (a log deleted between the listing and its stat, a folder
+    removed): a vanished file or folder is simply absent from the signature, which is a change,
+    never an error. Any other failure to look is recorded in the signature too, so that it
+    changes when the failure does, and the rebuild reports what is wrong.
+    """
+    items: list[tuple[Any, ...]] = []
+    for folder in (events_dir, rulebooks):
+        try:
+            names = sorted(folder.iterdir())
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:
+            items.append((str(folder), "unreadable", exc.errno))
+            continue
+        for path in names:
+            if path.suffix not in (".yaml", ".yml"):
+                continue
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                items.append((str(path), "unreadable", exc.errno))
+                continue
+            items.append((str(path), st.st_size, st.st_mtime_ns, st.st_ino))
     return tuple(items)
+
+
+# --- tokens -------------------------------------------------------------------------------
+
+def _file_key(st: os.stat_result) -> tuple[int, ...]:
+    # the change time catches a chmod or a rewrite within the mtime's resolution; the inode
+    # catches an atomic replace
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+class TokenWatch:
+    """The token file as of now: one `stat` per call, re-read when the file changed.
+
+    Fails closed: while the file cannot be read or is damaged, `current()` is None (nothing is
+    served) and one line says why; the previous list is never kept."""
+
+    def __init__(self, path: Path, say: Callable[[str], None]) -> None:
+        self.path = path
+        self.say = say
+        self.problem: str | None = None
+        self._key: tuple[Any, ...] | None = None
+        self._store: TokenStore | None = None
+        self._lock = threading.Lock()
+
+    def _stat_key(self) -> tuple[Any, ...]:
+        try:
+            return _file_key(self.path.stat())
+        except FileNotFoundError:
+            return ("missing",)
+        except OSError as exc:
+            return ("unreadable", exc.errno)
+
+    def current(self) -> TokenStore | None:
+        key = self._stat_key()
+        if key == self._key:
+            return self._store
+        with self._lock:
+            if key == self._key:  # another request thread re-read it meanwhile
+                return self._store
+            # the key is taken before the read: a change during the read moves the key again,
+            # so the next request reads once more (at worst one read too many, never one stale)
+            try:
+                store: TokenStore | None = TokenStore.load(self.path)
+                problem = None
+            except DeadlinesError as exc:
+                store, problem = None, exc.render()
+            if problem != self.problem:
+                self.say(f"token file damaged, no feed is served until it is repaired: {problem}"
+                         if problem else "token file readable again")
+            self.problem = problem
+            self._key, self._store = key, store
+            return store
+
+
+# --- logs ---------------------------------------------------------------------------------
+
+# A token-shaped path segment: a run of 16 or more URL-safe base64 characters (tokens are 32),
+# also percent-encoded, after a slash; whatever follows it (a slash, the end, a control
+# character) it is masked whole.
+_TOKEN_SEGMENT = re.compile(r"(?<=/)(?:[A-Za-z0-9_-]|%[0-9A-Fa-f]{2}){16,}(?![A-Za-z0-9_-])")
+# a query string after a path: anything up to the next blank or quote
+_QUERY = re.compile(r"(?<=[^\s?])\?[^\s\"'<>]+")
+# C0 and C1 controls, DEL and the Unicode line separators: a request must not start a new log
+# line, move the cursor or recolour a terminal
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escape_control(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_controls(text: str) -> str:
+    return _CONTROL.sub(_escape_control, text)
+
+
+def scrub(text: str, limit: int = LOG_LIMIT) -> str:
+    """A message made safe to log: token-shaped path segments and query strings masked,
+    control characters (CR and LF included) shown escaped, so it stays one line."""
+    text = _TOKEN_SEGMENT.sub("<token>", text)
+    text = _QUERY.sub("?<query>", text)
+    text = escape_controls(text)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def mask(path: str) -> str:
+    """A request path for the log: the first segment (where a token goes) and every other
+    token-shaped segment replaced, control characters escaped, at most 200 characters."""
+    parts = path.split("/")
+    if len(parts) > 1 and parts[1]:
+        parts[1] = "<token>"
+    return scrub("/".join(parts), limit=200)
+
+
+# Chunks of a formatted traceback that come from code, not from data: kept line by line.
+# Everything else is an exception's message (which may quote a request), kept on one line.
+_TRACEBACK_FRAMES = ("Traceback (most recent call last):", "  File ", "  [Previous line",
+                     "\nDuring handling of the above exception",
+                     "\nThe above exception was the direct cause")
+
+
+def scrub_traceback(exc_info: ExcInfo) -> str:
+    out = []
+    for chunk in traceback.format_exception(*exc_info):
+        if chunk.startswith(_TRACEBACK_FRAMES):
+            out.append("\n".join(scrub(line) for line in chunk.split("\n")))
+        else:
+            out.append(scrub(chunk.rstrip("\n")) + "\n")
+    return "".join(out).rstrip("\n")
+
+
+class ScrubFilter(logging.Filter):
+    """Masks tokens and escapes control characters in a record's message and traceback.
+
+    Installed on waitress's loggers, whose messages quote request paths ("Exception while
+    serving /<path>") and whose tracebacks quote exception messages."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string in someone's log call: log it as it is
+            message = str(record.msg)
+        record.msg, record.args = scrub(message), None
+        if record.exc_info and record.exc_info[0] is not None:
+            record.exc_text = scrub_traceback(record.exc_info)
+            record.exc_info = None  # so that no handler formats the raw one again
+        elif record.exc_text:
+            record.exc_text = "\n".join(scrub(line) for line in record.exc_text.split("\n"))
+        if record.stack_info:
+            record.stack_info = "\n".join(scrub(line) for line in record.stack_info.split("\n"))
+        return True
+
+
+SCRUBBED_LOGGERS = ("waitress", "waitress.queue")
+
+
+def install_log_scrubbing() -> None:
+    """A ScrubFilter on each waitress logger (a logger's filters see only its own records,
+    not its children's, hence each one); idempotent."""
+    for name in SCRUBBED_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, ScrubFilter) for f in logger.filters):
+            logger.addFilter(ScrubFilter())
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, DeadlinesError):
+        return exc.render()
+    return f"{type(exc).__name__}: {exc}"
+
+
+# --- the application ----------------------------------------------------------------------
+
+@dataclass
+class _Failure:
+    signature: tuple[Any, ...]
+    retry_at: float
+    delay: float
+
+
+def _print_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -102,53 +300,137 @@ class FeedServer:
     options: FeedOptions = field(default_factory=FeedOptions)
     public_url: str | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    log: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr,
-                                                                   flush=True))
+    log: Callable[[str], None] = field(default=_print_line)
+    # False: a request that finds the inputs changed rebuilds before it answers (tests and
+    # scripts that need the next request to see a change); True: it answers from the current
+    # snapshot and the rebuild runs in a thread
+    background: bool = True
+    monotonic: Callable[[], float] = field(default=time.monotonic)
     _snapshot: Snapshot | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
-    _checked: float = field(default=0.0, init=False)
+    _checked: float | None = field(default=None, init=False)
+    _worker: threading.Thread | None = field(default=None, init=False)
+    _rebuilding: bool = field(default=False, init=False)
+    _failure: _Failure | None = field(default=None, init=False)
+    _last_error: str | None = field(default=None, init=False)
+    _tokens: TokenWatch = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._tokens = TokenWatch(self.tokens_path, self.say)
+        install_log_scrubbing()
+
+    def say(self, line: str) -> None:
+        """Every line the server logs goes through here: no token, no control character."""
+        self.log(scrub(line))
+
+    def token_store(self) -> TokenStore | None:
+        """The token file as of now (None while it is damaged: nothing opens)."""
+        return self._tokens.current()
+
+    @property
+    def token_problem(self) -> str | None:
+        return self._tokens.problem
 
     # -- snapshots ------------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
-        """The current snapshot, rebuilt first if its inputs changed.
+        """The current snapshot; starts a rebuild first if its inputs changed.
 
-        While one thread rebuilds, the others keep serving the current snapshot."""
+        The very first snapshot is built before this returns (and raises on bad input); after
+        that, a request never waits for a rebuild unless `background` is False."""
         current = self._snapshot
-        now = time.monotonic()
-        if current is not None and now - self._checked < CHECK_SECONDS:
-            return current
-        if not self._lock.acquire(blocking=current is None):
-            assert current is not None
-            return current
+        if current is None:
+            with self._lock:
+                if self._snapshot is None:
+                    signature = _signature(self.events_dir)
+                    self._snapshot = self._rebuild(signature, self.clock())
+                    self._checked = self.monotonic()
+                return self._snapshot
+        self._refresh_if_due(current)
+        return self._snapshot or current
+
+    def _refresh_if_due(self, current: Snapshot) -> None:
+        now = self.monotonic()
+        if self._checked is not None and now - self._checked < CHECK_SECONDS:
+            return
+        if not self._lock.acquire(blocking=False):
+            return  # another request thread is checking
         try:
-            current = self._snapshot
-            if current is not None and time.monotonic() - self._checked < CHECK_SECONDS:
-                return current  # another thread checked while this one waited
-            self._checked = time.monotonic()
-            signature = _signature(self.events_dir, self.tokens_path)
+            if self._rebuilding or (self._checked is not None
+                                    and now - self._checked < CHECK_SECONDS):
+                return
+            self._checked = now
+            signature = _signature(self.events_dir)
             as_of = self.clock()
-            stale = (current is None or signature != current.signature
+            stale = (signature != current.signature
                      or as_of.date() != current.as_of.date()
                      or now - current.built_at > REFRESH_SECONDS)
-            if stale:
-                try:
-                    self._snapshot = self._rebuild(signature, as_of)
-                except Exception as exc:  # keep serving the last good snapshot
-                    if current is None:
-                        raise
-                    message = exc.render() if isinstance(exc, DeadlinesError) else str(exc)
-                    self.log(f"rebuild failed, serving the previous snapshot: {message}")
-            assert self._snapshot is not None
-            return self._snapshot
+            failure = self._failure
+            if not stale or (failure is not None and signature == failure.signature
+                             and now < failure.retry_at):
+                return  # fresh, or broken in the same way and backing off
+            self._rebuilding = True
         finally:
             self._lock.release()
+        if not self.background:
+            self._rebuild_job(signature, as_of)
+            return
+        worker = threading.Thread(target=self._rebuild_job, args=(signature, as_of),
+                                  name="deadlines-rebuild", daemon=True)
+        self._worker = worker
+        try:
+            worker.start()
+        except RuntimeError:  # no thread to be had: try again at the next check
+            self._rebuilding = False
+
+    def _rebuild_job(self, signature: tuple[Any, ...], as_of: datetime) -> None:
+        try:
+            for attempt in range(REBUILD_ATTEMPTS):
+                try:
+                    snap = self._rebuild(signature, as_of)
+                except Exception as exc:
+                    after = _signature(self.events_dir)
+                    if after != signature and attempt + 1 < REBUILD_ATTEMPTS:
+                        signature = after  # read under our feet (a log deleted, say): again
+                        continue
+                    self._failed(signature, exc)
+                    return
+                self._snapshot = snap
+                self._succeeded()
+                return
+        finally:
+            self._rebuilding = False
+
+    def _failed(self, signature: tuple[Any, ...], exc: Exception) -> None:
+        now = self.monotonic()
+        previous = self._failure
+        delay = FIRST_BACKOFF
+        if previous is not None and previous.signature == signature:
+            delay = min(previous.delay * 2, MAX_BACKOFF)
+        self._failure = _Failure(signature, now + delay, delay)
+        message = _describe(exc)
+        if message != self._last_error:  # the same error once, not once per attempt
+            self.say(f"rebuild failed, serving the previous snapshot: {message}")
+            self._last_error = message
+
+    def _succeeded(self) -> None:
+        if self._failure is not None:
+            self.say("rebuild succeeded, serving fresh feeds again")
+        self._failure = None
+        self._last_error = None
+
+    def settle(self, timeout: float | None = None) -> bool:
+        """Waits for a background rebuild, if one runs; True when none is left running."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+            return not worker.is_alive()
+        return True
 
     def _rebuild(self, signature: tuple[Any, ...], as_of: datetime) -> Snapshot:
         report = build(self.events_dir, self.out_dir, as_of, self.options, keep_feeds=True)
-        feeds = {feed_id: publish(feed) for feed_id, feed in report.feeds.items()}
-        return Snapshot(feeds, time.monotonic(), as_of, signature,
-                        TokenStore.load(self.tokens_path))
+        feeds = {scope: publish(feed) for scope, feed in report.feeds.items()}
+        return Snapshot(feeds, self.monotonic(), as_of, signature, report.contracts)
 
     # -- WSGI -----------------------------------------------------------------------------
 
@@ -160,31 +442,47 @@ class FeedServer:
         start_response(status, headers)
         sent = 0 if method == "HEAD" else len(body)
         elapsed = (time.perf_counter() - started) * 1000
-        self.log(f"{method} {mask(path)} {status.split()[0]} {sent} {elapsed:.1f}ms")
+        query = "?<query>" if environ.get("QUERY_STRING") else ""
+        self.say(f"{escape_controls(method)[:20]} {mask(path)}{query} {status.split()[0]} "
+                 f"{sent} {elapsed:.1f}ms")
         return [] if method == "HEAD" else [body]
 
-    def respond(self, method: str, path: str, environ: dict[str, Any]
-                ) -> tuple[str, list[tuple[str, str]], bytes]:
+    def respond(self, method: str, path: str, environ: dict[str, Any]) -> Response:
         if method not in ("GET", "HEAD"):
             return not_found()
         parts = path.split("/")
-        # exactly "/<token>/" or "/<token>/deadlines.ics"; no other shape, no traversal
-        if len(parts) != 3 or parts[0] != "" or parts[2] not in ("", FEED_NAME):
+        # exactly "/<token>/", "/<token>/deadlines.ics" or "/<token>"; no other shape, no
+        # traversal
+        if parts[0] != "" or len(parts) not in (2, 3) or \
+                (len(parts) == 3 and parts[2] not in ("", FEED_NAME)):
             return not_found()
         token = parts[1]
         if not token or len(token) > 128:
             return not_found()
         snap = self.snapshot()
-        record = snap.tokens.lookup(token)
-        if record is None or record.feed_id not in snap.feeds:
+        published = self.published_for(token, snap)
+        if published is None:
             return not_found()
-        published = snap.feeds[record.feed_id]
+        if len(parts) == 2:
+            return redirect(f"./{token}/")
         if parts[2] == FEED_NAME:
             return self.feed_response(published, environ)
         return self.page_response(published, token, environ, snap)
 
-    def feed_response(self, published: Published, environ: dict[str, Any]
-                      ) -> tuple[str, list[tuple[str, str]], bytes]:
+    def published_for(self, token: str, snap: Snapshot) -> Published | None:
+        """The feed a live token opens in this snapshot, checked against the token file as it
+        is now: None for an unknown or revoked token, a damaged token file, or a scope whose
+        contract is gone."""
+        store = self.token_store()
+        if store is None:
+            return None
+        record = store.lookup(token)
+        if record is None:
+            return None
+        # feeds are keyed by scope (feednames): `contract:all` can never name the aggregate
+        return snap.feeds.get(record.scope)
+
+    def feed_response(self, published: Published, environ: dict[str, Any]) -> Response:
         wants_gzip = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
         etag = published.etag if not wants_gzip else published.etag[:-1] + '-gzip"'
         headers = [("ETag", etag), ("Cache-Control", "private, no-cache"),
@@ -210,9 +508,9 @@ class FeedServer:
         return f"{scheme}://{host}"
 
     def page_response(self, published: Published, token: str, environ: dict[str, Any],
-                      snap: Snapshot) -> tuple[str, list[tuple[str, str]], bytes]:
+                      snap: Snapshot) -> Response:
         feed_url = f"{self.base_url(environ)}/{token}/{FEED_NAME}"
-        body = render_page(published.feed, feed_url, snap.as_of).encode("utf-8")
+        body = render_page(published.feed, feed_url, snap.as_of, self.options).encode("utf-8")
         headers = [("Content-Type", "text/html; charset=utf-8"),
                    ("Content-Length", str(len(body))),
                    ("Cache-Control", "private, no-store"),
@@ -224,18 +522,20 @@ class FeedServer:
         return "200 OK", headers, body
 
 
-def not_found() -> tuple[str, list[tuple[str, str]], bytes]:
+def not_found() -> Response:
     body = b"Not Found\n"
     return "404 Not Found", [("Content-Type", "text/plain; charset=utf-8"),
                              ("Content-Length", str(len(body)))], body
 
 
-def mask(path: str) -> str:
-    """The path with the token replaced, for logs."""
-    parts = path.split("/")
-    if len(parts) > 1 and parts[1]:
-        parts[1] = "<token>"
-    return "/".join(parts)[:200]
+def redirect(location: str) -> Response:
+    """308 to a relative URL: right behind a proxy that adds a path prefix, too."""
+    body = b"Permanent Redirect\n"
+    return "308 Permanent Redirect", [("Location", location),
+                                      ("Content-Type", "text/plain; charset=utf-8"),
+                                      ("Content-Length", str(len(body))),
+                                      ("Cache-Control", "private, no-store"),
+                                      ("Referrer-Policy", "no-referrer")], body
 
 
 def accepts_gzip(header: str) -> bool:
@@ -295,60 +595,216 @@ tr{border-bottom:2px solid #cfd6e1;padding:.4rem 0}td{border:0;padding:.15rem .6
 td::before{content:attr(data-label) ": ";font-weight:600;color:#4b5563}}
 """
 
+# The page's fixed words, per --lang (the feed's own texts come translated from the build).
+PAGE_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "subscribe": "Subscribe", "google": "Add to Google Calendar", "url": "Feed URL",
+        "due": "Due", "deadline": "Deadline", "status": "Status", "who": "Who",
+        "clause": "Clause", "empty": "No deadlines in the window.",
+        "window": "Deadlines due in the last {days} days and the coming months.",
+        "note": "Calendar apps refresh subscriptions on their own schedule: Google Calendar "
+                "only every 8 to 24 hours, and it ignores the feed's alarms. Urgent changes "
+                "need another channel. Keep this address private: it opens the feed.",
+        "status.pending": "pending", "status.met": "done", "status.late": "done late",
+        "status.missed": "MISSED", "status.withdrawn": "cancelled",
+        "status.open": "right open", "status.closed": "period ended",
+    },
+    "fr": {
+        "subscribe": "S'abonner", "google": "Ajouter à Google Agenda",
+        "url": "Adresse du flux", "due": "Échéance", "deadline": "Délai",
+        "status": "Statut", "who": "Qui agit", "clause": "Clause",
+        "empty": "Aucune échéance dans la période affichée.",
+        "window": "Échéances des {days} derniers jours et des mois à venir.",
+        "note": "Les agendas actualisent les abonnements à leur propre rythme : Google Agenda "
+                "seulement toutes les 8 à 24 heures, et il ignore les alarmes du flux. Un "
+                "changement urgent doit passer par un autre canal. Gardez cette adresse "
+                "privée : elle ouvre le flux.",
+        "status.pending": "en cours", "status.met": "fait", "status.late": "fait en retard",
+        "status.missed": "MANQUÉ", "status.withdrawn": "annulé",
+        "status.open": "droit ouvert", "status.closed": "période close",
+    },
+}
 
-STATUS_WORDS = {"pending": "pending", "met": "done", "late": "done late", "missed": "MISSED",
-                "withdrawn": "cancelled", "open": "right open", "closed": "period ended"}
+STATUS_WORDS = {key.removeprefix("status."): word for key, word in PAGE_TEXT["en"].items()
+                if key.startswith("status.")}
 
 
-def render_page(feed: Feed, feed_url: str, as_of: datetime) -> str:
+def render_page(feed: Feed, feed_url: str, as_of: datetime,
+                options: FeedOptions | None = None) -> str:
+    options = options or FeedOptions()
+    lang = options.lang if options.lang in PAGE_TEXT else "en"
+    text, labels = PAGE_TEXT[lang], LABELS.get(lang, LABELS["en"])
     webcal = "webcal://" + feed_url.split("://", 1)[1]
     google = "https://calendar.google.com/calendar/render?cid=" + quote(webcal, safe="")
     esc = html.escape
     several = len({item.contract for item in feed.items}) > 1
+    since = as_of - timedelta(days=options.past_days)  # the feed's own window
     rows = []
     for item in sorted(feed.items, key=lambda e: e.sort):
-        if item.sort[0] < as_of - timedelta(days=60):
+        if item.sort[0] < since:
             continue
         title = f"{item.title} - {item.contract_name}" if several else item.title
+        status = text.get(f"status.{item.status}", item.status)
+        who = labels.get(f"actor.{item.actor}", item.actor)
         rows.append(
-            f'<tr class="{esc(item.status)}"><td data-label="Due" class="due">'
+            f'<tr class="{esc(item.status)}"><td data-label="{esc(text["due"])}" class="due">'
             f"{esc(item.due_local)}</td>"
-            f'<td data-label="Deadline">{esc(title)}</td>'
-            f'<td data-label="Status" class="status">'
-            f"{esc(STATUS_WORDS.get(item.status, item.status))}</td>"
-            f'<td data-label="Who">{esc(item.actor)}</td>'
-            f'<td data-label="Clause">{esc(item.clause)}</td></tr>'
+            f'<td data-label="{esc(text["deadline"])}">{esc(title)}</td>'
+            f'<td data-label="{esc(text["status"])}" class="status">{esc(status)}</td>'
+            f'<td data-label="{esc(text["who"])}">{esc(who)}</td>'
+            f'<td data-label="{esc(text["clause"])}">{esc(item.clause)}</td></tr>'
         )
-    table = "".join(rows) or '<tr><td colspan="5">No deadlines in the window.</td></tr>'
+    table = "".join(rows) or f'<tr><td colspan="5">{esc(text["empty"])}</td></tr>'
+    heads = "".join(f"<th>{esc(text[k])}</th>"
+                    for k in ("due", "deadline", "status", "who", "clause"))
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(feed.name)}</title><style>{PAGE_CSS}</style></head>
 <body><main>
 <h1>{esc(feed.name)}</h1>
 <div class="links">
-<a id="subscribe-webcal" href="{esc(webcal)}">Subscribe</a>
-<a id="subscribe-google" class="secondary" href="{esc(google)}">Add to Google Calendar</a>
-<a id="subscribe-https" class="secondary" href="{esc(feed_url)}">Feed URL</a>
+<a id="subscribe-webcal" href="{esc(webcal)}">{esc(text["subscribe"])}</a>
+<a id="subscribe-google" class="secondary" href="{esc(google)}">{esc(text["google"])}</a>
+<a id="subscribe-https" class="secondary" href="{esc(feed_url)}">{esc(text["url"])}</a>
 </div>
-<table><thead><tr><th>Due</th><th>Deadline</th><th>Status</th><th>Who</th><th>Clause</th>
+<table><thead><tr>{heads}
 </tr></thead><tbody>
 {table}
 </tbody></table>
-<p class="note">Calendar apps refresh subscriptions on their own schedule: Google Calendar
-only every 8 to 24 hours, and it ignores the feed's alarms. Urgent changes need another
-channel. Keep this address private: it opens the feed.</p>
+<p class="note">{esc(text["window"].format(days=options.past_days))}
+{esc(text["note"])}</p>
 </main></body></html>
 """
 
 
+# --- waitress -----------------------------------------------------------------------------
+
+def _connection_limit(wanted: int = 1000) -> int:
+    """As many connections as the file descriptors allow, up to `wanted`: waitress stops
+    accepting at its limit (default 100, so 101 idle sockets shut everyone out), and past the
+    descriptor limit accept() fails in a loop."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(100, min(wanted, soft - 64))
+
+
+def waitress_settings() -> dict[str, Any]:
+    """How `serve` runs waitress. Idle and half-open connections cost no thread in waitress
+    (a request reaches a thread only once its headers are in), only a connection slot."""
+    return {
+        "connection_limit": _connection_limit(),
+        # select() cannot watch descriptors above 1024; poll() can
+        "asyncore_use_poll": True,
+        # a connection that sends nothing for 30 s is closed; checked every 5 s
+        "channel_timeout": 30,
+        "cleanup_interval": 5,
+        "threads": 8,
+        # a feed request is a request line and a few headers, never a body
+        "max_request_header_size": 32 * 1024,
+        "max_request_body_size": 64 * 1024,
+        "ident": "deadlines",
+    }
+
+
+def _expect_fix() -> type:
+    """A waitress channel whose requests ignore `Expect: 100-continue` when there is no body.
+
+    waitress 3.0 answers the expectation with "100 Continue" and then marks the request as
+    incomplete, waiting for a body that a GET never sends: the client gets the 100 and nothing
+    else. RFC 9110 (10.1.1) lets a server skip the 100 when the framing says there is no
+    content, and then the request is complete at once."""
+    from waitress.channel import HTTPChannel
+    from waitress.parser import HTTPRequestParser
+
+    class Parser(HTTPRequestParser):  # type: ignore[misc]
+        def parse_header(self, header_plus: bytes) -> None:
+            super().parse_header(header_plus)
+            if self.body_rcv is None:
+                self.expect_continue = False
+
+    class Channel(HTTPChannel):  # type: ignore[misc]
+        parser_class = Parser
+
+    return Channel
+
+
+def make_server(app: FeedServer, host: str, port: int, **overrides: Any) -> Any:
+    """A waitress server for `app`, bound and listening (call `.run()` to serve), configured
+    by `waitress_settings()` with `overrides` on top."""
+    from waitress.server import BaseWSGIServer, create_server
+
+    install_log_scrubbing()
+    server = create_server(app, host=host, port=port, **{**waitress_settings(), **overrides})
+    channel = _expect_fix()
+    for listener in _listeners(server):
+        if isinstance(listener, BaseWSGIServer):
+            listener.channel_class = channel
+    return server
+
+
+def _listeners(server: Any) -> list[Any]:
+    # one address: the server itself; several (a name that resolves to IPv4 and IPv6): a
+    # MultiSocketServer whose map holds one server per address
+    mapping = getattr(server, "map", None)
+    if mapping is None:
+        return [server]
+    return list(mapping.values())
+
+
+def listening_urls(server: Any) -> list[str]:
+    """The addresses waitress really bound (port 0 becomes the port the system picked)."""
+    listen = getattr(server, "effective_listen", None) or \
+        [(server.effective_host, server.effective_port)]
+    urls = []
+    for host, port in listen:
+        shown = f"[{host}]" if ":" in str(host) else host
+        urls.append(f"http://{shown}:{port}/")
+    return urls
+
+
+def stop_server(server: Any) -> None:
+    """Stops a server that runs in another thread: its sockets are closed by its own loop
+    (closing them from here races with select/poll), which then returns from `run()`."""
+    listeners = _listeners(server)
+
+    def close_all() -> None:
+        for dispatcher in list(server._map.values() if hasattr(server, "_map")
+                               else server.map.values()):
+            dispatcher.close()
+
+    # every listener of a MultiSocketServer shares one trigger; the map also holds channels
+    trigger = next((t for t in (getattr(x, "trigger", None) for x in listeners)
+                    if t is not None), None)
+    if trigger is not None:
+        trigger.pull_trigger(close_all)
+    server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+
+
 def serve(events_dir: str, *, host: str, port: int, tokens: str, out: str,
           public_url: str | None, options: FeedOptions) -> None:  # pragma: no cover - blocking
-    from waitress import serve as waitress_serve
-
+    if not 0 <= port <= 65535:
+        raise DeadlinesError(f"{port} is not a port; expected 0 to 65535 (0: any free port)",
+                             field="--port")
     app = FeedServer(Path(events_dir), Path(out), Path(tokens), options, public_url)
-    app.snapshot()  # fail now, with a clear message, on bad input
-    print(f"deadlines: serving {events_dir} on http://{host}:{port}/<token>/ "
-          f"(tokens in {tokens})", file=sys.stderr, flush=True)
-    waitress_serve(app, host=host, port=port, threads=4, ident="deadlines",
-                   _quiet=True)
+    snap = app.snapshot()  # the first snapshot, before listening: fail now on bad input
+    if app.token_store() is None:
+        raise DeadlinesError(app.token_problem or "the token file cannot be read")
+    try:
+        server = make_server(app, host, port)
+    except OSError as exc:  # port in use, unknown host name, no permission
+        raise DeadlinesError(f"cannot listen on {host} port {port}: {exc.strerror or exc}"
+                             ) from None
+    print(announce(events_dir, tokens, snap.contracts, listening_urls(server), public_url),
+          file=sys.stderr, flush=True)
+    server.run()
+
+
+def announce(events_dir: str, tokens: str, contracts: int, urls: list[str],
+             public_url: str | None = None) -> str:
+    folder = events_dir if events_dir.endswith("/") else events_dir + "/"
+    where = " and ".join(f"{url}<token>/" for url in urls)
+    public = f", subscribed to as {public_url.rstrip('/')}/<token>/" if public_url else ""
+    return (f"deadlines: serving the feeds of {contracts} contract(s) from {folder} on {where}"
+            f"{public} (tokens in {tokens})")

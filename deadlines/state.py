@@ -10,15 +10,17 @@ that time or one second after its previous stamp, whichever is later, so it only
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from .errors import DeadlinesError
+from .safeio import atomic_write, read_limited, same_bytes
 
 STATE_FILE = ".deadlines-state.json"
+BACKUP_FILE = STATE_FILE + ".bak"
 STATE_VERSION = 1
 
 
@@ -38,6 +40,9 @@ class FeedState:
         self._stamps: dict[str, Stamp] = dict(stamps or {})
         self.changed: set[str] = set()
         self.added: set[str] = set()
+        # contracts whose log disappeared: since when their feed is published as cancelled
+        self.removed: dict[str, datetime] = {}
+        self.warnings: list[str] = []
 
     def peek(self, uid: str) -> Stamp | None:
         return self._stamps.get(uid)
@@ -63,7 +68,7 @@ class FeedState:
         return new
 
     def to_json(self) -> str:
-        data = {
+        data: dict[str, Any] = {
             "version": STATE_VERSION,
             "entries": {
                 uid: {"hash": s.hash, "sequence": s.sequence,
@@ -74,47 +79,116 @@ class FeedState:
                 for uid, s in sorted(self._stamps.items())
             },
         }
+        if self.removed:
+            data["removed"] = {cid: when.isoformat() for cid, when in sorted(self.removed.items())}
         return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
     @classmethod
     def load(cls, directory: Path) -> FeedState:
+        """The state beside the feeds; from its backup, with a warning, if it is damaged.
+
+        No state at all is a first build. A damaged state with no good backup is refused
+        (exit 2): starting afresh silently would reset every SEQUENCE, and calendar apps keep
+        an event whose SEQUENCE goes backward as it was.
+        """
         path = directory / STATE_FILE
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            entries = raw["entries"] if raw.get("version") == STATE_VERSION else {}
-            stamps = {
-                uid: Stamp(e["hash"], int(e["sequence"]),
-                           datetime.fromisoformat(e["last_modified"]),
-                           datetime.fromisoformat(e["created"]),
-                           datetime.fromisoformat(e["cancelled_since"])
-                           if e.get("cancelled_since") else None)
-                for uid, e in entries.items()
-            }
-        except FileNotFoundError:
+        backup = directory / BACKUP_FILE
+        problem = _problem(path)
+        if problem is None:
+            return cls._from(path)
+        if problem == _MISSING and not backup.exists():
             return cls()
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            # A damaged state file costs SEQUENCE continuity, not the build: start afresh.
-            return cls()
-        return cls(stamps)
+        backup_problem = _problem(backup)
+        if backup_problem is None:
+            state = cls._from(backup)
+            state.warnings.append(
+                f"{path}: {problem}; recovered from {backup.name}, the state of the last good "
+                "build (SEQUENCE numbers continue from there)")
+            return state
+        raise DeadlinesError(
+            f"{problem}, and its backup {backup.name} is {backup_problem}; remove both to start "
+            "afresh (every SEQUENCE then restarts at 0, and calendar apps may keep their old copy "
+            "of a changed deadline)", file=str(path))
+
+    @classmethod
+    def _from(cls, path: Path) -> FeedState:
+        stamps, removed = _parse(read_limited(path, MAX_STATE_BYTES, "state file"))
+        state = cls(stamps)
+        state.removed = removed
+        return state
+
+    def save(self, directory: Path) -> None:
+        """Write the state, then the same bytes as the backup of this good build."""
+        data = self.to_json().encode()
+        for name in (STATE_FILE, BACKUP_FILE):
+            if not same_bytes(directory / name, data):
+                atomic_write(directory / name, data)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same directory, then rename over the target."""
-    os.replace(stage(path, data), path)
+_MISSING = "missing"
+MAX_STATE_BYTES = 2_000_000_000
+_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2300, 1, 1, tzinfo=UTC)
 
 
-def stage(path: Path, data: bytes) -> Path:
-    """`data` written and synced to a temporary file beside `path`, ready to rename over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _problem(path: Path) -> str | None:
+    """None if the state file reads as a whole, else what is wrong with it."""
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return Path(tmp)
+        _parse(read_limited(path, MAX_STATE_BYTES, "state file"))
+    except DeadlinesError as exc:
+        return _MISSING if exc.message == "no such file" else exc.message
+    except _Damaged as exc:
+        return f"damaged ({exc})"
+    return None
+
+
+class _Damaged(ValueError):
+    pass
+
+
+def _parse(raw: bytes) -> tuple[dict[str, Stamp], dict[str, datetime]]:
+    """Stamps and removed contracts, every value checked; _Damaged on anything else."""
+    def refuse(constant: str) -> Any:
+        raise _Damaged(f"{constant} is not a state value")
+
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=refuse)
+    except RecursionError:
+        raise _Damaged("nested too deeply") from None
+    except UnicodeDecodeError:
+        raise _Damaged("not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise _Damaged(f"not JSON: {exc.msg} at line {exc.lineno}") from None
+    if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+        raise _Damaged(f"not a version {STATE_VERSION} state file")
+    entries = data.get("entries")
+    removed = data.get("removed", {})
+    if not isinstance(entries, dict) or not isinstance(removed, dict):
+        raise _Damaged("'entries' and 'removed' must be objects")
+    stamps = {str(uid): _stamp(uid, e) for uid, e in entries.items()}
+    return stamps, {str(cid): _moment(when, f"removed {cid}") for cid, when in removed.items()}
+
+
+def _stamp(uid: str, entry: Any) -> Stamp:
+    if not isinstance(entry, dict):
+        raise _Damaged(f"entry {uid} is not an object")
+    sequence = entry.get("sequence")
+    if type(sequence) is not int or not 0 <= sequence < 2**31:
+        raise _Damaged(f"entry {uid}: sequence must be a whole number from 0 to 2^31-1")
+    digest = entry.get("hash")
+    if not isinstance(digest, str):
+        raise _Damaged(f"entry {uid}: hash must be text")
+    since = entry.get("cancelled_since")
+    return Stamp(digest, sequence, _moment(entry.get("last_modified"), f"entry {uid}"),
+                 _moment(entry.get("created"), f"entry {uid}"),
+                 None if since is None else _moment(since, f"entry {uid}"))
+
+
+def _moment(text: Any, where: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise _Damaged(f"{where}: {str(text)[:40]!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None or not _EARLIEST <= moment < _LATEST:
+        raise _Damaged(f"{where}: {text!r} is not a UTC time between 1900 and 2300")
+    return moment.astimezone(UTC)

@@ -3,6 +3,9 @@
 The file stores only a SHA-256 hash of each token, so a leaked token file does not leak the
 URLs; `create` prints the token once. Lookups hash the presented token and compare it with every
 stored hash in constant time.
+
+`create` and `revoke` read, change and replace the file under its lock (`safeio`), so twenty
+concurrent creates keep twenty tokens and a revoke racing a create is never undone.
 """
 
 from __future__ import annotations
@@ -15,13 +18,16 @@ import secrets
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from .errors import DeadlinesError
-from .state import atomic_write
+from .feednames import AGGREGATES, CONTRACT_PREFIX
+from .safeio import atomic_write, lock_beside, locked, read_limited
 
 TOKEN_BYTES = 24  # 192 bits, more than the 128 the subscription URLs need
-SCOPE_RE = re.compile(r"^(all|ours|theirs|contract:[a-z0-9][a-z0-9._-]{0,99})$")
+SCOPE_RE = re.compile(rf"^({'|'.join(AGGREGATES)}|{CONTRACT_PREFIX}[a-z0-9][a-z0-9._-]{{0,99}})$")
 DEFAULT_FILE = ".deadlines-tokens.json"
+MAX_BYTES = 16 * 1024 * 1024  # far above any real token file; a bigger one is damage
 
 
 @dataclass
@@ -33,10 +39,28 @@ class TokenRecord:
     created: str
     revoked: bool = False
 
-    @property
-    def feed_id(self) -> str:
-        """The feed this token opens: all, ours, theirs or a contract id."""
-        return self.scope.split(":", 1)[1] if self.scope.startswith("contract:") else self.scope
+
+def _token_records(raw: Any) -> list[TokenRecord]:
+    if not isinstance(raw, dict) or not isinstance(raw.get("tokens"), list):
+        raise ValueError('expected {"tokens": [...]}')
+    records = []
+    for index, item in enumerate(raw["tokens"]):
+        if not isinstance(item, dict):
+            raise ValueError(f"token {index} is not an object")
+        texts = {}
+        for key in ("id", "hash", "scope", "label", "created"):
+            if not isinstance(item.get(key), str):
+                raise ValueError(f"token {index}: {key} is not text")
+            texts[key] = item[key]
+        revoked = item.get("revoked", False)
+        if not isinstance(revoked, bool):
+            raise ValueError(f"token {index}: revoked is not true or false")
+        if not re.fullmatch(r"[0-9a-f]{64}", texts["hash"]):
+            raise ValueError(f"token {index}: hash is not a SHA-256 digest")
+        if not SCOPE_RE.match(texts["scope"]):
+            raise ValueError(f"token {index}: {texts['scope']!r} is not a feed scope")
+        records.append(TokenRecord(**texts, revoked=revoked))
+    return records
 
 
 def _digest(token: str) -> str:
@@ -51,38 +75,46 @@ class TokenStore:
     @classmethod
     def load(cls, path: str | Path) -> TokenStore:
         p = Path(path)
-        try:
-            raw = json.loads(p.read_text(encoding="utf-8"))
-            records = [TokenRecord(**r) for r in raw.get("tokens", [])]
-        except FileNotFoundError:
+        if not p.exists() and not p.is_symlink():
             return cls(p, [])
-        except (OSError, ValueError, TypeError, AttributeError) as exc:
-            raise DeadlinesError(f"not a token file: {exc}", file=str(p)) from None
-        return cls(p, records)
+        # read without trusting it: a regular file of a sane size (a FIFO must not hang a
+        # server thread), the shape `save` writes, every field of the expected type
+        data = read_limited(p, MAX_BYTES, "token file")
+        try:
+            return cls(p, _token_records(json.loads(data.decode("utf-8"))))
+        except (ValueError, RecursionError) as exc:  # JSON, UTF-8 and shape errors alike
+            raise DeadlinesError(f"not a token file: {str(exc)[:200]}", file=str(p)) from None
 
     def save(self) -> None:
         data = {"tokens": [asdict(r) for r in self.records]}
-        atomic_write(self.path, (json.dumps(data, indent=1) + "\n").encode())
-        self.path.chmod(0o600)
+        atomic_write(self.path, (json.dumps(data, indent=1) + "\n").encode(), mode=0o600)
 
     def create(self, scope: str, label: str = "") -> tuple[str, TokenRecord]:
+        """A new token for `scope`, added to the file as it is now (read under its lock)."""
         if not SCOPE_RE.match(scope):
-            raise DeadlinesError(f"{scope!r} is not a feed scope; expected all, ours, theirs or "
-                                 "contract:<contract-id>")
+            raise DeadlinesError(f"{scope!r} is not a feed scope; expected "
+                                 f"{', '.join(AGGREGATES)} or {CONTRACT_PREFIX}<contract-id>")
         token = secrets.token_urlsafe(TOKEN_BYTES)
         digest = _digest(token)
         record = TokenRecord(id=digest[:10], hash=digest, scope=scope, label=label,
                              created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-        self.records.append(record)
-        self.save()
+        with locked(lock_beside(self.path)):
+            current = TokenStore.load(self.path)
+            current.records.append(record)
+            current.save()
+        self.records = current.records
         return token, record
 
     def revoke(self, token_id: str) -> TokenRecord:
-        for record in self.records:
-            if record.id == token_id:
-                record.revoked = True
-                self.save()
-                return record
+        """Mark a token revoked in the file as it is now (read under its lock)."""
+        with locked(lock_beside(self.path)):
+            current = TokenStore.load(self.path)
+            for record in current.records:
+                if record.id == token_id:
+                    record.revoked = True
+                    current.save()
+                    self.records = current.records
+                    return record
         raise DeadlinesError(f"no token with id {token_id!r}", file=str(self.path))
 
     def lookup(self, token: str) -> TokenRecord | None:

@@ -147,6 +147,7 @@ def track(log: ContractLog, as_of: datetime, horizon_months: int = DEFAULT_HORIZ
         until = add_months(as_of.astimezone(settings.zone).date(), horizon_months)[0]
         result = compute(book, "contract_start", log.contract.start, settings,
                          recurring_until=until)
+        log.warnings.extend(w for w in result.warnings if w not in log.warnings)
         used: set[str] = set()
         for deadline in result.deadlines:
             tracked = Tracked(log, deadline, None, "pending")

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from .errors import DeadlinesError
+from .safeio import read_limited
 
 try:  # libyaml is much faster when the wheel ships it
     _Base: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -32,6 +33,14 @@ _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in _Base.yaml_implicit_resolvers.items()
 }
+
+
+class _Resolver(yaml.resolver.Resolver):
+    """The loader's rules for plain scalars (which text reads as a number, a bool, null)."""
+
+
+_Resolver.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+RESOLVER = _Resolver()  # `RESOLVER.resolve(yaml.ScalarNode, text, (True, False))` is a tag
 
 MAX_BYTES = 5_000_000
 MAX_DEPTH = 20
@@ -120,18 +129,8 @@ def load_text(text: str, file: str) -> Located:
 
 def read_text(path: Path | str) -> tuple[str, bool]:
     """A YAML file's text (size-checked, UTF-8, BOM removed) and whether it had a BOM."""
-    p = Path(path)
     name = str(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise DeadlinesError("no such file", file=name) from None
-    except IsADirectoryError:
-        raise DeadlinesError("is a directory, expected a YAML file", file=name) from None
-    except OSError as exc:
-        raise DeadlinesError(f"cannot read: {exc.strerror}", file=name) from None
-    if len(raw) > MAX_BYTES:
-        raise DeadlinesError(f"file is larger than {MAX_BYTES} bytes", file=name)
+    raw = read_limited(path, MAX_BYTES, "YAML file")
     bom = raw.startswith(b"\xef\xbb\xbf")
     if bom:
         raw = raw[3:]

@@ -43,8 +43,8 @@ def test_explain_says_the_count_in_words(mini: str) -> None:
 def test_rules_catalog_json(mini: str) -> None:
     code, out, _ = run("rules", mini, "--format", "json")
     assert code == 0
-    rows = json.loads(out)
-    assert {"agreement", "id", "event", "period", "actor", "source"} <= set(rows[0])
+    rows = json.loads(out)["rules"]
+    assert {"agreement", "id", "event", "period", "actor", "source", "fulfilled_by"} <= set(rows[0])
 
 
 def test_add_calculator() -> None:

@@ -84,12 +84,12 @@ class Feed:
 @pytest.fixture(scope="module")
 def feeds(tmp_path_factory: pytest.TempPathFactory) -> list[Feed]:
     found = [Feed(f"samples/{p.parent.parent.name}/{p.name}", p, p.read_bytes())
-             for p in sorted(ROOT.glob("samples/*/expected/*.ics"))]
+             for p in sorted(ROOT.glob("samples/*/expected/**/*.ics"))]
     out = tmp_path_factory.mktemp("events-feeds")
     result = CliRunner().invoke(cli, ["build", str(ROOT / "events"), "--out", str(out),
                                       "--as-of", EVENTS_AS_OF])
     assert result.exit_code == 0, result.output
-    built = sorted(out.glob("*.ics"))
+    built = sorted(out.glob("**/*.ics"))
     assert built, f"deadlines build events/ wrote no feed into {out}"
     found += [Feed(f"events/{p.name}", p, p.read_bytes()) for p in built]
     return found

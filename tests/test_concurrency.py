@@ -26,7 +26,7 @@ from deadlines import api
 
 BUILDS_PER_WORKER = 50  # two workers: 100 builds
 AS_OF = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # what --as-of 2026-06-01 means
-FEEDS = ("fh.ics", "all.ics", "ours.ics", "theirs.ics")
+FEEDS = ("contracts/fh.ics", "all.ics", "ours.ics", "theirs.ics")
 TIME_LIMIT = 45.0
 
 LOG_A = """\

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from duedates import due
 
 from deadlines import api
 from deadlines.errors import DeadlinesError
 from deadlines.moments import Moment, parse_when
-
-
-def due(mini: str, event: str, when: str, rule: str, **options: object) -> str | None:
-    report = api.compute_json(mini, event, when, **options)
-    found = [d["due"] for d in report["deadlines"] if d["rule"] == rule]
-    assert found, f"{rule} not set off by {event}"
-    return found[0]
 
 
 def test_cure_thirty_days_and_business_day_reading(mini: str) -> None:

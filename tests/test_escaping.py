@@ -60,7 +60,7 @@ rules:
 #   breach-2 at 2026-05-20:             acknowledge 2026-05-21 00:00, cure 2026-06-19
 # The contract's feed and all.ics hold 4 VEVENTs; ours.ics (role customer) the 2 acknowledge,
 # theirs.ics the 2 cure deadlines.
-EXPECTED_COUNTS = {"esc.ics": 4, "all.ics": 4, "ours.ics": 2, "theirs.ics": 2}
+EXPECTED_COUNTS = {"contracts/esc.ics": 4, "all.ics": 4, "ours.ics": 2, "theirs.ics": 2}
 
 
 def _build(tmp_path: Path) -> Path:
@@ -141,7 +141,7 @@ def test_icalendar_reads_the_text_back_unchanged(feeds: Path, feed: str, count: 
     for component in cal.walk("VEVENT"):  # one property each, not a list of several
         assert not isinstance(component["SUMMARY"], list)
         assert not isinstance(component["DESCRIPTION"], list)
-    if feed == "esc.ics":
+    if feed == "contracts/esc.ics":
         # icalendar keeps NAME and X-WR-CALNAME raw (untyped in a VCALENDAR): unescape them
         for prop in ("NAME", "X-WR-CALNAME"):
             assert _unescape(str(cal[prop])) == f"Deadlines: {NAME_ONE_LINE}"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from folders import snapshot
 
 from deadlines import api
 from deadlines.cli import cli
@@ -217,13 +218,13 @@ def test_build_with_bad_input_touches_no_feed(tmp_path: Path) -> None:
     out = tmp_path / "feeds"
     assert CliRunner().invoke(cli, ["build", str(events), "--out", str(out), "--as-of",
                                     "2026-06-01"]).exit_code == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = snapshot(out)
     write(events, GOOD.replace("at: 2026-03-02", "at: 2026-13-02"), "t.yaml")
     result = CliRunner().invoke(cli, ["build", str(events), "--out", str(out), "--as-of",
                                       "2026-07-01"])
     assert result.exit_code == 2
     assert "t.yaml:12: events[0].at:" in result.stderr
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert snapshot(out) == before
 
 
 def test_build_is_quiet_on_success(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import feedcheck as fc
 import pytest
 from click.testing import CliRunner
+from folders import snapshot
 
 from deadlines import api
 from deadlines.build import BuildReport
@@ -32,7 +33,7 @@ SAMPLES = ROOT / "samples"
 EVENTS = ROOT / "events"
 AS_OF = "2026-06-01"
 AS_OF_DT = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # what --as-of 2026-06-01 means
-SAMPLE_FEEDS = sorted(SAMPLES.glob("*/expected/*.ics"))
+SAMPLE_FEEDS = sorted(SAMPLES.glob("*/expected/**/*.ics"))
 # a small customer-side contract for the hand-made logs below
 SMALL_CONTRACT = {"id": "wd", "agreement": "freshhawk-standard", "start": "2026-01-05",
                   "role": "customer", "name": "Small test contract", "reminders": ["7d", "1d"]}
@@ -43,7 +44,8 @@ def build(events: Path, out: Path, as_of: str = AS_OF) -> BuildReport:
 
 
 def feeds_in(out: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(out.glob("*.ics"))}
+    """Every feed of a build by its path under `out`: all.ics, contracts/<id>.ics, ..."""
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.glob("**/*.ics"))}
 
 
 def _entry(event: dict[str, object]) -> str:
@@ -159,7 +161,7 @@ def test_combined_build_parses_and_passes_lint(combined_events: Path, tmp_path: 
     # the per-contract feeds of the combined build are the samples' own feeds, byte for byte
     for agreement_dir in sorted(p for p in SAMPLES.iterdir() if p.is_dir()):
         (log,) = (agreement_dir / "events").glob("*.yaml")
-        name = f"{log.stem}.ics"
+        name = f"contracts/{log.stem}.ics"
         assert feeds[name] == (agreement_dir / "expected" / name).read_bytes()
 
 
@@ -212,7 +214,8 @@ def test_sample_feeds_show_every_state() -> None:
 
 
 def _good() -> bytes:
-    return (SAMPLES / "freshhawk-enterprise" / "expected" / "orbit-freshhawk.ics").read_bytes()
+    return (SAMPLES / "freshhawk-enterprise" / "expected" / "contracts"
+            / "orbit-freshhawk.ics").read_bytes()
 
 
 def _duplicate_uid(data: bytes) -> bytes:
@@ -282,23 +285,20 @@ def test_builds_at_different_times_are_identical(combined_events: Path, tmp_path
     build(combined_events, first)
     time.sleep(1.1)  # a different wall-clock second
     build(combined_events, second)
-    names = sorted(p.name for p in first.iterdir())
-    assert names == sorted(p.name for p in second.iterdir())
-    for name in names:
-        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    assert snapshot(first) == snapshot(second)
 
 
 def test_rebuild_into_the_same_dir_rewrites_nothing(combined_events: Path,
                                                     tmp_path: Path) -> None:
     report = build(combined_events, tmp_path)
     assert len(report.written) == 9
-    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in tmp_path.iterdir()}
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}, snapshot(tmp_path)
     time.sleep(1.1)
     again = build(combined_events, tmp_path)
     assert again.written == []
     assert len(again.unchanged) == 9
     assert again.changed_uids == [] and again.added_uids == []
-    after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in tmp_path.iterdir()}
+    after = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}, snapshot(tmp_path)
     assert after == before  # same bytes and untouched mtimes, state file included
 
 
@@ -349,7 +349,7 @@ def test_sequence_rises_only_for_the_changed_deadline(tmp_path: Path) -> None:
                 assert (seq, modified, dtstamp) == (old_seq, old_modified, old_dtstamp), uid
     # it shows up as done late, cancelled, with no alarm, in every feed it is in
     feeds = feeds_in(out)
-    for name in ("orbit-freshhawk.ics", "all.ics", "ours.ics"):
+    for name in ("contracts/orbit-freshhawk.ics", "all.ics", "ours.ics"):
         event = fc.vevents(feeds[name])[report_rule.uid]
         assert summary(event).startswith("[DONE LATE] ")
         assert event.value("STATUS") == "CANCELLED"
@@ -369,11 +369,11 @@ def test_breach_cured_in_time_changes_the_cure_and_cancels_the_right(tmp_path: P
         {"id": "i1", "type": "incident_identified", "at": "2026-05-30T10:00"},
     ])
     build(events, out)
-    before = stamps(feeds_in(out)["wd.ics"])
+    before = stamps(feeds_in(out)["contracts/wd.ics"])
     append_events(log, [{"type": "breach_cured", "at": "2026-05-29", "ref": "b1"}])
     report = build(events, out)
     assert report.changed_uids == ["wd/cure/b1", "wd/terminate-for-cause/b1"]
-    after = feeds_in(out)["wd.ics"]
+    after = feeds_in(out)["contracts/wd.ics"]
     changed = {tracked_for(log, r, "b1").uid for r in ("cure", "terminate-for-cause")}
     for uid, (seq, modified, _) in stamps(after).items():
         if uid in changed:
@@ -406,7 +406,7 @@ def test_uid_survives_a_date_change(tmp_path: Path) -> None:
     build(events, out)
     before = feeds_in(out)
     notice = tracked_for(log, "eol-notice", "eol-plan-1")
-    old = fc.vevents(before["orbit-freshhawk.ics"])[notice.uid]
+    old = fc.vevents(before["contracts/orbit-freshhawk.ics"])[notice.uid]
     assert old.value("DTSTART") == "20260930" and old.value("SEQUENCE") == "0"
 
     text = log.read_text(encoding="utf-8")
@@ -442,7 +442,7 @@ def test_withdrawn_trigger_cancels_then_drops_its_deadlines(tmp_path: Path) -> N
     ])
     build(events, out)
     uids = {tracked_for(log, rule, "b1").uid for rule in ("cure", "terminate-for-cause")}
-    first = fc.vevents(feeds_in(out)["wd.ics"])
+    first = fc.vevents(feeds_in(out)["contracts/wd.ics"])
     for uid in uids:
         assert first[uid].value("STATUS") == "CONFIRMED"
         assert first[uid].sub("VALARM")
@@ -452,7 +452,7 @@ def test_withdrawn_trigger_cancels_then_drops_its_deadlines(tmp_path: Path) -> N
     report = build(events, out)
     assert sorted(report.changed_uids) == ["wd/cure/b1", "wd/terminate-for-cause/b1"]
     feeds = feeds_in(out)
-    for name in ("wd.ics", "all.ics"):
+    for name in ("contracts/wd.ics", "all.ics"):
         cancelled = fc.vevents(feeds[name])
         for uid in uids:
             event = cancelled[uid]
@@ -464,14 +464,15 @@ def test_withdrawn_trigger_cancels_then_drops_its_deadlines(tmp_path: Path) -> N
         fc.check_parsers(feeds[name])
 
     build(events, out, as_of="2026-06-14")  # still inside the 14-day grace period
-    assert uids <= set(fc.vevents(feeds_in(out)["wd.ics"]))
+    assert uids <= set(fc.vevents(feeds_in(out)["contracts/wd.ics"]))
     build(events, out, as_of="2026-07-01")  # 30 days later: gone
     later = feeds_in(out)
     for name, data in later.items():
         assert not uids & set(fc.vevents(data)), name
         fc.check_parsers(data)
         assert fc.lint(data, datetime(2026, 7, 1, 12, tzinfo=UTC)) == [], name
-    assert fc.count_vevents(later["wd.ics"]) > 0  # the recurring deadlines are still there
+    # the recurring deadlines are still there
+    assert fc.count_vevents(later["contracts/wd.ics"]) > 0
 
 
 def test_withdrawn_in_a_fresh_build_is_cancelled_at_sequence_0(tmp_path: Path) -> None:
@@ -481,7 +482,7 @@ def test_withdrawn_in_a_fresh_build_is_cancelled_at_sequence_0(tmp_path: Path) -
         {"type": "withdrawn", "at": "2026-05-26", "ref": "b1"},
     ])
     build(events, out)
-    event = fc.vevents(feeds_in(out)["wd.ics"])[tracked_for(log, "cure", "b1").uid]
+    event = fc.vevents(feeds_in(out)["contracts/wd.ics"])[tracked_for(log, "cure", "b1").uid]
     assert event.value("STATUS") == "CANCELLED" and event.value("SEQUENCE") == "0"
     assert summary(event).startswith("[CANCELLED] ") and not event.sub("VALARM")
 
@@ -576,11 +577,11 @@ def test_nasty_note_round_trips(tmp_path: Path) -> None:
     ])
     build(events, out)
     build(clean, tmp_path / "clean-out")
-    data = (out / "esc.ics").read_bytes()
+    data = (out / "contracts" / "esc.ics").read_bytes()
     assert fc.lint(data, AS_OF_DT) == []
     # the forged END:VEVENT adds no event: as many as with a plain note
-    assert fc.check_parsers(data) == fc.count_vevents((tmp_path / "clean-out" / "esc.ics")
-                                                      .read_bytes())
+    clean = (tmp_path / "clean-out" / "contracts" / "esc.ics").read_bytes()
+    assert fc.check_parsers(data) == fc.count_vevents(clean)
     assert b"\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:forged" not in data
     carriers = 0
     for parser, texts in fc.descriptions(data).items():
@@ -638,7 +639,7 @@ def test_control_characters_in_a_note_do_not_break_the_feed(tmp_path: Path) -> N
          "note": "copied from \x1b[31mthe ticket\x1b[0m"},
     ])
     build(events, out)
-    data = (out / "cc.ics").read_bytes()
+    data = (out / "contracts" / "cc.ics").read_bytes()
     assert fc.lint(data, AS_OF_DT) == []
     fc.check_parsers(data)
 
@@ -649,7 +650,7 @@ def test_calendar_name_is_text_escaped(tmp_path: Path) -> None:
     write_log(events, {"id": "nm", "agreement": "freshhawk-standard", "start": "2026-01-05",
                        "name": name}, [{"id": "b1", "type": "breach_notice", "at": "2026-05-20"}])
     build(events, out)
-    cal = fc.components((out / "nm.ics").read_bytes())
+    cal = fc.components((out / "contracts" / "nm.ics").read_bytes())
     escaped = ("Deadlines: " + name).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
     assert cal.value("NAME") == escaped
     assert cal.value("X-WR-CALNAME") == escaped
@@ -665,7 +666,7 @@ def test_contract_name_with_a_line_break_builds(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["build", str(events), "--out", str(out),
                                       "--as-of", AS_OF])
     assert result.exit_code == 0, result.output + result.stderr
-    data = (out / "nl.ics").read_bytes()
+    data = (out / "contracts" / "nl.ics").read_bytes()
     assert fc.lint(data, AS_OF_DT) == []
     fc.check_parsers(data)
 
@@ -681,10 +682,10 @@ def test_backdated_withdrawal_is_shown_cancelled_for_the_grace_period(tmp_path: 
     ])
     out = tmp_path / "out"
     api.build(str(events), str(out), as_of=datetime(2026, 6, 1, 12, tzinfo=UTC))
-    assert b"STATUS:CONFIRMED" in (out / "bw.ics").read_bytes()
+    assert b"STATUS:CONFIRMED" in (out / "contracts" / "bw.ics").read_bytes()
     record_event(events / "bw.yaml", "withdrawn", "2026-05-21", ref="b1")  # backdated
     api.build(str(events), str(out), as_of=datetime(2026, 6, 20, 12, tzinfo=UTC))
-    text = (out / "bw.ics").read_bytes().decode().replace("\r\n ", "")
+    text = (out / "contracts" / "bw.ics").read_bytes().decode().replace("\r\n ", "")
     assert "STATUS:CANCELLED" in text and "[CANCELLED]" in text
     api.build(str(events), str(out), as_of=datetime(2026, 7, 5, 12, tzinfo=UTC))
-    assert "STATUS:CANCELLED" not in (out / "bw.ics").read_bytes().decode()
+    assert "STATUS:CANCELLED" not in (out / "contracts" / "bw.ics").read_bytes().decode()

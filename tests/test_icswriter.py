@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar
@@ -63,6 +64,14 @@ def test_same_bytes_as_icalendar(summary: str, description: str, alarm: str, day
         start = datetime(2026, 1, 1, hours, tzinfo=UTC) + timedelta(days=days)
     item = entry(summary, description, start,
                  ((-timedelta(days=7), alarm), (-timedelta(hours=hours or 1), alarm)))
+    assert event_bytes(item, STAMP) == reference(item)
+
+
+@pytest.mark.parametrize("text", ["\ufeff", "\ufeffReminder", "\ufeff\ufeffx", "x\ufeff"])
+def test_a_leading_byte_order_mark_is_written_as_icalendar_writes_it(text: str) -> None:
+    """icalendar drops one leading U+FEFF from a text value; the direct writer does the same
+    (found by test_same_bytes_as_icalendar)."""
+    item = entry(text, text, date(2026, 3, 2), ((-timedelta(days=7), text),))
     assert event_bytes(item, STAMP) == reference(item)
 
 

@@ -33,7 +33,8 @@ CONF = ROOT / "deploy" / "nginx.conf"
 DOC = ROOT / "docs" / "static-hosting.md"
 HINT = "bash scripts/install-test-tools"
 AS_OF = "2026-11-26"
-FEEDS = {"acme-freshhawk": secrets.token_urlsafe(24), "all": secrets.token_urlsafe(24)}
+FEEDS = {"contracts/acme-freshhawk": secrets.token_urlsafe(24),
+         "all": secrets.token_urlsafe(24)}
 REVOKED = secrets.token_urlsafe(24)
 CALENDAR = "text/calendar; charset=utf-8"
 
@@ -189,8 +190,8 @@ def test_feed_200_with_calendar_headers(site: Hosting, scope: str) -> None:
 
 
 def test_https_serves_the_same(site: Hosting) -> None:
-    _, plain, body = site.request(path("acme-freshhawk"))
-    status, headers, secure = site.request(path("acme-freshhawk"), https=True)
+    _, plain, body = site.request(path("contracts/acme-freshhawk"))
+    status, headers, secure = site.request(path("contracts/acme-freshhawk"), https=True)
     assert status == 200 and secure == body
     assert headers["Content-Type"] == CALENDAR
     assert headers["ETag"] == plain["ETag"]
@@ -203,25 +204,26 @@ def test_head_has_headers_and_no_body(site: Hosting) -> None:
 
 
 def test_304_for_if_none_match(site: Hosting) -> None:
-    _, first, _ = site.request(path("acme-freshhawk"))
-    status, again, body = site.request(path("acme-freshhawk"), if_none_match=first["ETag"])
+    _, first, _ = site.request(path("contracts/acme-freshhawk"))
+    status, again, body = site.request(path("contracts/acme-freshhawk"),
+                                       if_none_match=first["ETag"])
     assert status == 304 and body == b""
     assert again["ETag"] == first["ETag"]
     assert again["Last-Modified"] == first["Last-Modified"]
     assert again["Cache-Control"] == "no-cache"
-    assert site.request(path("acme-freshhawk"), if_none_match='"0-0"')[0] == 200
+    assert site.request(path("contracts/acme-freshhawk"), if_none_match='"0-0"')[0] == 200
 
 
 def test_304_for_if_modified_since(site: Hosting) -> None:
-    _, first, _ = site.request(path("acme-freshhawk"))
-    status, again, body = site.request(path("acme-freshhawk"),
+    _, first, _ = site.request(path("contracts/acme-freshhawk"))
+    status, again, body = site.request(path("contracts/acme-freshhawk"),
                                        if_modified_since=first["Last-Modified"])
     assert status == 304 and body == b""
     assert again["ETag"] == first["ETag"]
     old = "Mon, 01 Jun 2026 00:00:00 GMT"
-    assert site.request(path("acme-freshhawk"), if_modified_since=old)[0] == 200
+    assert site.request(path("contracts/acme-freshhawk"), if_modified_since=old)[0] == 200
     # If-None-Match wins: a stale tag gets the feed whatever the date says
-    assert site.request(path("acme-freshhawk"), if_none_match='"0-0"',
+    assert site.request(path("contracts/acme-freshhawk"), if_none_match='"0-0"',
                         if_modified_since=first["Last-Modified"])[0] == 200
 
 
@@ -241,7 +243,7 @@ def test_404_for_unknown_token_paths(site: Hosting, what: str) -> None:
     "/feeds/", "/public/", "/{token}/?C=M;O=A",
 ])
 def test_no_listing_and_no_redirect(site: Hosting, target: str) -> None:
-    token = FEEDS["acme-freshhawk"]
+    token = FEEDS["contracts/acme-freshhawk"]
     for https in (False, True):
         status, headers, body = site.request(target.format(token=token), https=https)
         assert status == 404, (target, status)
@@ -266,20 +268,21 @@ def test_tokens_stay_out_of_the_access_log(site: Hosting) -> None:
 
 def test_rebuilds_move_validators_only_with_the_bytes(tmp_path: Path) -> None:
     with hosting(tmp_path) as site:
-        _, first, body = site.request(path("acme-freshhawk"))
+        _, first, body = site.request(path("contracts/acme-freshhawk"))
         # cron again, nothing changed: same file, same validators, still a 304
         build_and_publish(tmp_path)
-        status, again, _ = site.request(path("acme-freshhawk"), if_none_match=first["ETag"])
+        status, again, _ = site.request(path("contracts/acme-freshhawk"),
+                                        if_none_match=first["ETag"])
         assert status == 304 and again["Last-Modified"] == first["Last-Modified"]
         # a later day changes the statuses: new bytes, new validators, both old ones miss
         time.sleep(1.1)  # nginx's validators have one-second resolution
         build_and_publish(tmp_path, "2026-12-20")
-        status, headers, new = site.request(path("acme-freshhawk"),
+        status, headers, new = site.request(path("contracts/acme-freshhawk"),
                                             if_none_match=first["ETag"])
         assert status == 200 and new != body
-        assert new == site.feed("acme-freshhawk").read_bytes()
+        assert new == site.feed("contracts/acme-freshhawk").read_bytes()
         assert headers["ETag"] != first["ETag"]
-        assert site.request(path("acme-freshhawk"),
+        assert site.request(path("contracts/acme-freshhawk"),
                             if_modified_since=first["Last-Modified"])[0] == 200
 
 

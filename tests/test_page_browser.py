@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from urllib.parse import quote
 
 import pytest
 from icalendar import Calendar
+from serverkit import live
 from tooling import require_module, require_tool
 
 from deadlines.server import FeedServer
@@ -71,21 +71,13 @@ class Visit:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    from waitress.server import create_server
-
     tmp = tmp_path_factory.mktemp("page")
     shutil.copytree(ROOT / "events", tmp / "events")
     token, _ = TokenStore.load(tmp / "tokens.json").create("contract:acme-freshhawk")
     app = FeedServer(tmp / "events", tmp / "feeds", tmp / "tokens.json",
                      clock=lambda: AS_OF, log=lambda line: None)
-    server = create_server(app, host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield Site(f"http://127.0.0.1:{server.effective_port}", token)
-    finally:
-        server.close()
-        thread.join(timeout=5)
+    with live(app) as port:
+        yield Site(f"http://127.0.0.1:{port}", token)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,6 +17,7 @@ from deadlines.periods import (
     add_months,
     count_business_days,
     count_calendar,
+    shift,
 )
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -37,16 +38,57 @@ SAO_PAULO = ZoneInfo("America/Sao_Paulo")
         ("1 year", 1, Unit.YEARS),
         ("30 minutes", 30, Unit.MINUTES),
         ("2 weeks", 2, Unit.WEEKS),
+        # the short forms people type, accepted by the same parser everywhere
+        ("30d", 30, Unit.DAYS),
+        ("30 d", 30, Unit.DAYS),
+        ("30days", 30, Unit.DAYS),
+        ("2w", 2, Unit.WEEKS),
+        ("48h", 48, Unit.HOURS),
+        ("90min", 90, Unit.MINUTES),
+        ("1y", 1, Unit.YEARS),
+        ("1 Month", 1, Unit.MONTHS),
     ],
 )
 def test_period_parse(text: str, amount: int, unit: Unit) -> None:
     assert Period.parse(text) == Period(amount, unit)
 
 
-@pytest.mark.parametrize("text", ["thirty days", "30", "30 fortnights", "-3 days", ""])
+@pytest.mark.parametrize("text", ["thirty days", "30", "30 fortnights", "-3 days", "", "3m",
+                                  "1.5 days"])
 def test_period_parse_refuses(text: str) -> None:
-    with pytest.raises(DeadlinesError, match="not a period"):
+    """One wording, with the forms that are accepted ("3m" could be minutes or months)."""
+    with pytest.raises(DeadlinesError) as caught:
         Period.parse(text)
+    assert caught.value.message == (
+        f"{text!r} is not a period; expected e.g. 30d, 30 days, 2w, 48h, 90min, 1 month, 1y or "
+        "30 business days (units: minutes, hours, business hours, business minutes, days, "
+        "business days, weeks, months, years)")
+
+
+@pytest.mark.parametrize("text", ["3 business days", "4 business hours"])
+def test_a_span_of_plain_time_refuses_business_units(text: str) -> None:
+    """--within and reminders span every contract's calendar at once: plain time only."""
+    with pytest.raises(DeadlinesError, match="need a business calendar"):
+        Period.parse_span(text)
+
+
+@pytest.mark.parametrize(
+    ("start", "text", "backward", "expected"),
+    [
+        (datetime(2026, 3, 2, 12, tzinfo=UTC), "7d", False, datetime(2026, 3, 9, 12, tzinfo=UTC)),
+        (datetime(2026, 3, 2, 12, tzinfo=UTC), "48h", False, datetime(2026, 3, 4, 12, tzinfo=UTC)),
+        (datetime(2026, 3, 2, 12, tzinfo=UTC), "90min", True,
+         datetime(2026, 3, 2, 10, 30, tzinfo=UTC)),
+        # 1 month before 31 March: there is no 31 February, so 28 February, same time
+        (datetime(2026, 3, 31, 9, tzinfo=UTC), "1 month", True,
+         datetime(2026, 2, 28, 9, tzinfo=UTC)),
+        (datetime(2026, 1, 31, 9, tzinfo=UTC), "1 month", False,
+         datetime(2026, 2, 28, 9, tzinfo=UTC)),
+    ],
+)
+def test_shift_an_instant_by_plain_time(start: datetime, text: str, backward: bool,
+                                        expected: datetime) -> None:
+    assert shift(start, Period.parse(text), backward) == expected
 
 
 def days(anchor: date, text: str, backward: bool = False) -> date:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from folders import snapshot
 
 from deadlines.cli import cli
 
@@ -18,7 +19,6 @@ AGREEMENTS = ("aircall", "bcr", "freshhawk-enterprise", "freshhawk-standard", "o
               "zuper")
 AS_OF = "2026-06-01"
 STATE_FILE = ".deadlines-state.json"
-LOCK_FILE = ".deadlines.lock"
 
 
 def rebuild(sample: Path, out: Path) -> None:
@@ -29,7 +29,7 @@ def rebuild(sample: Path, out: Path) -> None:
 
 
 def checked_in(sample: Path) -> set[str]:
-    return {p.name for p in (sample / "expected").iterdir() if p.name != LOCK_FILE}
+    return set(snapshot(sample / "expected"))
 
 
 def test_every_agreement_has_a_sample() -> None:
@@ -45,7 +45,7 @@ def test_sample_rebuilds_byte_identical(agreement: str, tmp_path: Path) -> None:
     sample = SAMPLES / agreement
     out = tmp_path / "out"
     rebuild(sample, out)
-    built = {p.name for p in out.iterdir() if p.name != LOCK_FILE}
+    built = set(snapshot(out))
     expected = checked_in(sample)
     assert {n for n in built if n.endswith(".ics")} == {n for n in expected
                                                          if n.endswith(".ics")}
@@ -61,5 +61,5 @@ def test_sample_rebuilds_byte_identical(agreement: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("agreement", AGREEMENTS)
 def test_sample_feeds_are_not_empty(agreement: str) -> None:
     """Each sample exercises both sides: the contract feed, ours and theirs all have events."""
-    for path in sorted((SAMPLES / agreement / "expected").glob("*.ics")):
+    for path in sorted((SAMPLES / agreement / "expected").glob("**/*.ics")):
         assert b"BEGIN:VEVENT" in path.read_bytes(), f"{path} has no VEVENT"

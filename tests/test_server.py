@@ -1,52 +1,32 @@
-"""The feed server: tokens, validators, 304s, 404s, gzip, live rebuilds; on loopback."""
+"""The feed server: tokens, validators, 304s, 404s, redirects, gzip, the page, live rebuilds.
+
+The attacks of issue 8 (tokens, slowloris, logs, vanishing files, Expect, back-off) are in
+test_server_attacks.py.
+"""
 
 from __future__ import annotations
 
 import gzip
 import http.client
-import shutil
-import threading
+import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
+from serverkit import call, live, make_site
 
+from deadlines.build import Feed
+from deadlines.feeds import Entry, FeedOptions
 from deadlines.recording import record
-from deadlines.server import FeedServer, mask
-from deadlines.tokens import TokenStore
-
-ROOT = Path(__file__).resolve().parents[1]
-AS_OF = datetime(2026, 11, 26, 12, tzinfo=UTC)
+from deadlines.server import FeedServer, announce, mask, render_page
 
 
 @pytest.fixture
 def site(tmp_path: Path) -> tuple[FeedServer, dict[str, str], Path]:
-    events = tmp_path / "events"
-    shutil.copytree(ROOT / "events", events)
-    store = TokenStore.load(tmp_path / "tokens.json")
-    tokens = {scope: store.create(scope)[0] for scope in ("all", "ours", "contract:acme-freshhawk")}
-    revoked, record_ = store.create("theirs")
-    store.revoke(record_.id)
-    tokens["revoked"] = revoked
-    lines: list[str] = []
-    app = FeedServer(events, tmp_path / "feeds", tmp_path / "tokens.json",
-                     clock=lambda: AS_OF, log=lines.append)
-    return app, tokens, events
-
-
-def call(app: FeedServer, path: str, method: str = "GET", **headers: str
-         ) -> tuple[str, dict[str, str], bytes]:
-    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "wsgi.url_scheme": "http",
-               "HTTP_HOST": "127.0.0.1:8080"}
-    environ.update({"HTTP_" + k.upper(): v for k, v in headers.items()})
-    captured: dict[str, object] = {}
-
-    def start_response(status: str, hdrs: list[tuple[str, str]]) -> None:
-        captured["status"], captured["headers"] = status, dict(hdrs)
-
-    body = b"".join(app(environ, start_response))
-    return str(captured["status"]), captured["headers"], body  # type: ignore[return-value]
+    made = make_site(tmp_path)
+    return made.app, made.tokens, made.events
 
 
 def test_feed_200_with_calendar_headers(site: tuple[FeedServer, dict[str, str], Path]) -> None:
@@ -63,7 +43,7 @@ def test_feed_200_with_calendar_headers(site: tuple[FeedServer, dict[str, str], 
 def test_same_bytes_as_build(site: tuple[FeedServer, dict[str, str], Path]) -> None:
     app, tokens, _ = site
     _, _, body = call(app, f"/{tokens['contract:acme-freshhawk']}/deadlines.ics")
-    assert body == (app.out_dir / "acme-freshhawk.ics").read_bytes()
+    assert body == (app.out_dir / "contracts" / "acme-freshhawk.ics").read_bytes()
 
 
 @pytest.mark.parametrize("validator", ["etag", "date"])
@@ -112,8 +92,8 @@ def test_gzip_only_when_asked(site: tuple[FeedServer, dict[str, str], Path]) -> 
 @pytest.mark.parametrize(
     "path",
     ["/", "/nope/deadlines.ics", "/REVOKED/deadlines.ics", "/ALL/../ALL/deadlines.ics",
-     "/ALL/%2e%2e/deadlines.ics", "/ALL/deadlines.ics/x", "/ALL/other.ics", "/ALL",
-     "/ALL//deadlines.ics", "/../etc/passwd"],
+     "/ALL/%2e%2e/deadlines.ics", "/ALL/deadlines.ics/x", "/ALL/other.ics", "/ALL//deadlines.ics",
+     "/../etc/passwd", "/nope", "/REVOKED", "//", "/ALL/deadlines.ics/"],
 )
 def test_plain_404_names_nothing(site: tuple[FeedServer, dict[str, str], Path],
                                  path: str) -> None:
@@ -175,6 +155,10 @@ def test_recorded_event_shows_up_with_new_etag_and_sequence(
     assert b"[DONE] Written Incident report" not in first
     record(events / "acme-freshhawk.yaml", "incident_report_sent", "2026-11-23T18:00",
            ref="incident-1")
+    # the request that notices the change is answered from the current snapshot and starts
+    # the rebuild in the background; once it is done, the next request sees the event
+    assert call(app, path)[2] == first
+    assert app.settle(timeout=30)
     _, headers, body = call(app, path)
     assert headers["ETag"] != first_headers["ETag"]
     text = body.decode().replace("\r\n ", "")
@@ -184,22 +168,15 @@ def test_recorded_event_shows_up_with_new_etag_and_sequence(
 
 
 @pytest.fixture
-def live(site: tuple[FeedServer, dict[str, str], Path]) -> Iterator[tuple[int, dict[str, str]]]:
-    from waitress.server import create_server
-
+def served(site: tuple[FeedServer, dict[str, str], Path]
+           ) -> Iterator[tuple[int, dict[str, str]]]:
     app, tokens, _ = site
-    server = create_server(app, host="127.0.0.1", port=0, threads=2)
-    port = server.effective_port
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
+    with live(app) as port:
         yield port, tokens
-    finally:
-        server.close()
 
 
-def test_live_loopback_server(live: tuple[int, dict[str, str]]) -> None:
-    port, tokens = live
+def test_live_loopback_server(served: tuple[int, dict[str, str]]) -> None:
+    port, tokens = served
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.request("GET", f"/{tokens['all']}/deadlines.ics")
     response = conn.getresponse()
@@ -215,3 +192,108 @@ def test_live_loopback_server(live: tuple[int, dict[str, str]]) -> None:
     gone = conn.getresponse()
     assert gone.status == 404 and gone.read() == b"Not Found\n"
     assert body.endswith(b"END:VCALENDAR\r\n")
+
+
+# --- issue 10, item 12: the redirect, the start-up line, the page in French and its window -
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_token_without_slash_redirects_to_the_page(
+        site: tuple[FeedServer, dict[str, str], Path], method: str) -> None:
+    """`/TOKEN` (a live token) is a permanent redirect to `/TOKEN/`, relative so that it holds
+    behind a proxy that adds a path prefix."""
+    app, tokens, _ = site
+    status, headers, _ = call(app, f"/{tokens['all']}", method=method)
+    assert status == "308 Permanent Redirect"
+    assert headers["Location"] == f"./{tokens['all']}/"
+    assert headers["Cache-Control"] == "private, no-store"
+
+
+def test_redirect_follows_to_the_page(served: tuple[int, dict[str, str]]) -> None:
+    """Through a real client: the Location resolves to the subscribe page."""
+    port, tokens = served
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", f"/{tokens['all']}")
+    response = conn.getresponse()
+    response.read()
+    assert response.status == 308
+    location = response.getheader("Location")
+    assert location is not None
+    target = urljoin(f"http://127.0.0.1:{port}/{tokens['all']}", location)
+    assert target == f"http://127.0.0.1:{port}/{tokens['all']}/"
+    conn.request("GET", target)
+    page = conn.getresponse()
+    assert page.status == 200 and b"<!doctype html>" in page.read()
+    conn.close()
+
+
+def test_start_up_line_names_folder_count_address_and_token_file() -> None:
+    assert announce("events", ".deadlines-tokens.json", 3, ["http://127.0.0.1:8080/"]) == (
+        "deadlines: serving the feeds of 3 contract(s) from events/ on "
+        "http://127.0.0.1:8080/<token>/ (tokens in .deadlines-tokens.json)")
+    line = announce("/srv/logs/", "t.json", 1, ["http://[::1]:8080/", "http://127.0.0.1:8080/"],
+                    "https://deadlines.example.org/")
+    assert "from /srv/logs/ on http://[::1]:8080/<token>/ and http://127.0.0.1:8080/<token>/" \
+        in line
+    assert "subscribed to as https://deadlines.example.org/<token>/" in line
+
+
+ENGLISH_ON_THE_PAGE = ["Subscribe", "Add to Google Calendar", "Feed URL", "<th>Due",
+                       "<th>Status", "<th>Who", "Calendar apps refresh",
+                       "Keep this address private", "MISSED", ">pending<", "provider<",
+                       'lang="en"']
+
+
+def test_subscribe_page_in_french(tmp_path: Path) -> None:
+    """Under `--lang fr` the page's own words are French too: buttons, table headers, status
+    words, who acts, the note, and `<html lang="fr">`."""
+    made = make_site(tmp_path, options=FeedOptions(lang="fr"))
+    status, _, body = call(made.app, f"/{made.tokens['contract:acme-freshhawk']}/")
+    page = body.decode()
+    assert status == "200 OK"
+    assert '<html lang="fr">' in page
+    for french in ("S'abonner", "Ajouter à Google Agenda", "Adresse du flux",
+                   "<th>Échéance</th>", "<th>Statut</th>", "<th>Qui agit</th>", "MANQUÉ",
+                   "le fournisseur", "Gardez cette adresse privée", "Échéances : Acme"):
+        assert html_text(french) in page, french
+    for english in ENGLISH_ON_THE_PAGE:
+        assert html_text(english) not in page, english
+
+
+def html_text(text: str) -> str:
+    """Text as the page writes it (html.escape turns ' into &#x27;)."""
+    return text.replace("'", "&#x27;")
+
+
+def test_subscribe_page_in_english_names_who_acts(site: tuple[FeedServer, dict[str, str], Path]
+                                                  ) -> None:
+    app, tokens, _ = site
+    page = call(app, f"/{tokens['all']}/")[2].decode()
+    assert '<html lang="en">' in page
+    assert ">the provider<" in page or ">the customer<" in page
+    assert "Deadlines due in the last 60 days" in page
+
+
+def test_subscribe_page_shows_the_feeds_past_days_window(tmp_path: Path) -> None:
+    """The page used to drop everything older than 60 days whatever the feed held; it now
+    shows the feed's own window (`--past-days`)."""
+    made = make_site(tmp_path, options=FeedOptions(past_days=400))
+    token = made.tokens["contract:acme-freshhawk"]
+    feed = call(made.app, f"/{token}/deadlines.ics")[2]
+    page = call(made.app, f"/{token}/")[2].decode()
+    rows = page.count("<tr class=")
+    assert rows == feed.count(b"BEGIN:VEVENT")
+    assert "Deadlines due in the last 400 days" in page
+    assert re.search(r'<td data-label="Due" class="due">2026-0[1-8]-', page), \
+        "nothing older than 60 days on the page"
+
+
+def test_render_page_window_is_the_options_past_days() -> None:
+    """render_page on its own: an entry 90 days old is shown with past_days=120, not with 60."""
+    as_of = datetime(2026, 11, 26, tzinfo=UTC)
+    old = Entry("u", "k", "s", "d", (as_of - timedelta(days=90)).date(), False, (), (),
+                as_of, True, "c", title="Old deadline", due_local="2026-08-28",
+                sort=(as_of - timedelta(days=90), "k"))
+    feed = Feed("c", "C", [old])
+    shown = render_page(feed, "http://h/t/deadlines.ics", as_of, FeedOptions(past_days=120))
+    hidden = render_page(feed, "http://h/t/deadlines.ics", as_of, FeedOptions(past_days=60))
+    assert "Old deadline" in shown and "Old deadline" not in hidden

@@ -26,7 +26,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,8 +34,8 @@ from pathlib import Path
 
 import pytest
 from icalendar import Calendar
+from serverkit import live
 from tooling import missing, require_module
-from waitress.server import create_server
 
 import deadlines.server as server_module
 from deadlines.recording import record
@@ -235,17 +234,13 @@ def serving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     token, _ = TokenStore.load(tmp_path / "tokens.json").create("all")
     clock = Clock(AS_OF)
     requests: list[str] = []
+    # background=False: the sync right after a change must see it, so the request that notices
+    # the change rebuilds before it answers
     app = FeedServer(tmp_path / "events", tmp_path / "feeds", tmp_path / "tokens.json",
-                     clock=clock, log=requests.append)
+                     clock=clock, log=requests.append, background=False)
     app.snapshot()
-    server = create_server(app, host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield app, clock, server.effective_port, token, requests
-    finally:
-        server.close()
-        thread.join(timeout=10)
+    with live(app) as port:
+        yield app, clock, port, token, requests
 
 
 def make_loop(pair: str, tmp: Path, serving: tuple[FeedServer, Clock, int, str, list[str]]

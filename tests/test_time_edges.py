@@ -111,7 +111,7 @@ def test_gap_and_fold_in_a_log_warn_on_the_stderr_of_build(tmp_path: Path) -> No
                and "= 01:30 UTC" in line for line in lines)
     assert any("02:30 on Sunday 25 October 2026 occurs twice in Europe/Paris" in line
                and "= 00:30 UTC" in line for line in lines)
-    feed = (out / "dst.ics").read_text(encoding="utf-8")
+    feed = (out / "contracts" / "dst.ics").read_text(encoding="utf-8")
     # the hour-based due times, in UTC as the feed writes them (counted above): 24 h after
     # 01:30 UTC on 29 March and after 00:30 UTC on 25 October
     assert "DTSTART:20260330T013000Z" in feed

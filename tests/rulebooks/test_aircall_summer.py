@@ -17,23 +17,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from duedates import deadline
 
 from deadlines import api, rulebook
 from deadlines.errors import DeadlinesError
 
 
-def response(when: str, severity: str, **options: object) -> dict:
-    report = api.compute_json("aircall", "support_request", when, severity=severity, **options)
-    (found,) = [d for d in report["deadlines"] if d["rule"] == "support-response"]
-    return found
-
-
 def due(when: str, severity: str, **options: object) -> str:
-    return str(response(when, severity, **options)["due"])
+    return str(deadline("aircall", "support_request", when, "support-response",
+                        severity=severity, **options)["due"])
 
 
 def readings(when: str, severity: str, **options: object) -> list[tuple[str, str]]:
-    return [(a["reading"], a["due"]) for a in response(when, severity, **options)["alternatives"]]
+    """Each other reading of the response time, with its due time."""
+    found = deadline("aircall", "support_request", when, "support-response", severity=severity,
+                     **options)
+    return [(a["reading"], a["due"]) for a in found["alternatives"]]
 
 
 # --- both windows, default region (other: Europe/Paris, EU rule) -----------------------------
@@ -70,7 +69,8 @@ def test_major_coverage_reading_uses_the_summer_window() -> None:
     """Gravité 2 « <2 heures (24 h/5 j) », Saturday 11 July 2026 10:00 Paris: clock time
     12:00 CEST; inside the coverage, « Heure d'été » opens Sunday 12 July 23:00 GMT, + 2 h =
     Monday 13 July 01:00 GMT = 03:00 CEST."""
-    d = response("2026-07-11T10:00", "major")
+    d = deadline("aircall", "support_request", "2026-07-11T10:00", "support-response",
+                 severity="major")
     assert d["due"] == "2026-07-11T12:00:00+02:00"
     assert [a["due"] for a in d["alternatives"]] == ["2026-07-13T03:00:00+02:00"]
 

@@ -10,18 +10,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from duedates import deadline as one
+from duedates import deadlines_of as found
 
-from deadlines import api, rulebook
-
-
-def found(agreement: str, event: str, when: str, rule: str, **options: object) -> list[dict]:
-    report = api.compute_json(agreement, event, when, **options)
-    return [d for d in report["deadlines"] if d["rule"] == rule]
-
-
-def one(agreement: str, event: str, when: str, rule: str, **options: object) -> dict:
-    (d,) = found(agreement, event, when, rule, **options)
-    return d
+from deadlines import rulebook
 
 
 def alt_dues(d: dict) -> list[str]:

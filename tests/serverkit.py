@@ -1,0 +1,104 @@
+"""Helpers for the feed-server tests: a site (events, tokens, an app), WSGI calls, live servers.
+
+    from serverkit import Site, call, live, make_site, raw_request
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from deadlines.server import FeedServer, make_server, stop_server
+from deadlines.tokens import TokenRecord, TokenStore
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = datetime(2026, 11, 26, 12, tzinfo=UTC)
+SCOPES = ("all", "ours", "contract:acme-freshhawk")
+
+
+@dataclass
+class Site:
+    """A copy of the shipped events, a token file, and a FeedServer logging into `lines`."""
+
+    app: FeedServer
+    tokens: dict[str, str]  # scope (or "revoked") -> the secret token
+    records: dict[str, TokenRecord]
+    events: Path
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def tokens_path(self) -> Path:
+        return self.app.tokens_path
+
+    def revoke(self, name: str) -> None:
+        TokenStore.load(self.tokens_path).revoke(self.records[name].id)
+
+    def create(self, scope: str) -> str:
+        token, record = TokenStore.load(self.tokens_path).create(scope)
+        self.tokens[scope], self.records[scope] = token, record
+        return token
+
+    def feed(self, name: str) -> str:
+        return f"/{self.tokens[name]}/deadlines.ics"
+
+
+def make_site(tmp_path: Path, **options: Any) -> Site:
+    events = tmp_path / "events"
+    shutil.copytree(ROOT / "events", events)
+    store = TokenStore.load(tmp_path / "tokens.json")
+    tokens: dict[str, str] = {}
+    records: dict[str, TokenRecord] = {}
+    for scope in SCOPES:
+        tokens[scope], records[scope] = store.create(scope)
+    tokens["revoked"], records["revoked"] = store.create("theirs")
+    store.revoke(records["revoked"].id)
+    lines: list[str] = []
+    options.setdefault("clock", lambda: AS_OF)
+    app = FeedServer(events, tmp_path / "feeds", tmp_path / "tokens.json", log=lines.append,
+                     **options)
+    return Site(app, tokens, records, events, lines)
+
+
+def call(app: FeedServer, path: str, method: str = "GET", query: str = "", **headers: str
+         ) -> tuple[str, dict[str, str], bytes]:
+    """One request through the WSGI interface, as waitress would make it."""
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query,
+               "wsgi.url_scheme": "http", "HTTP_HOST": "127.0.0.1:8080"}
+    environ.update({"HTTP_" + k.upper(): v for k, v in headers.items()})
+    captured: dict[str, object] = {}
+
+    def start_response(status: str, hdrs: list[tuple[str, str]]) -> None:
+        captured["status"], captured["headers"] = status, dict(hdrs)
+
+    body = b"".join(app(environ, start_response))
+    return str(captured["status"]), captured["headers"], body  # type: ignore[return-value]
+
+
+@contextmanager
+def live(app: FeedServer, **overrides: Any) -> Iterator[int]:
+    """The app on a loopback port (the settings `serve` uses), in a thread; yields the port."""
+    server = make_server(app, "127.0.0.1", 0, **overrides)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield int(server.effective_port)
+    finally:
+        stop_server(server)
+        thread.join(timeout=10)
+
+
+def raw_request(port: int, data: bytes, timeout: float = 10) -> bytes:
+    """Sends bytes as they are and reads until the server closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)

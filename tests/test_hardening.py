@@ -1,0 +1,547 @@
+"""Issue 8: no lost events, no leaked or emptied feeds, no exit 3 for the user's environment.
+
+Each test names the attack or the careless act it replays and what must hold afterwards. The
+long versions (hundreds of kills, a full disk, a polling client) are in scripts/chaos.py; these
+are the fixed small samples that guard the same guarantees in every test run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from folders import snapshot
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from deadlines import api
+from deadlines import build as build_module
+from deadlines.cli import cli
+from deadlines.errors import DeadlinesError
+from deadlines.eventlog import load
+from deadlines.state import BACKUP_FILE, STATE_FILE
+from deadlines.tokens import TokenStore
+
+LOG = """\
+contract:
+  id: {id}
+  agreement: freshhawk-standard
+  start: 2026-01-15
+  role: customer
+  name: Hardening test {id}
+events:
+  - id: breach-1
+    type: breach_notice
+    at: 2026-05-04
+"""
+AS_OF = "2026-06-01"
+
+
+def write_log(events: Path, contract_id: str = "hx", text: str = LOG) -> Path:
+    events.mkdir(parents=True, exist_ok=True)
+    path = events / f"{contract_id}.yaml"
+    path.write_text(text.format(id=contract_id), encoding="utf-8")
+    return path
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    """The CLI in-process, as a person types it: exit code, stdout, stderr."""
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def deadlines_process(*args: str) -> subprocess.Popen[bytes]:
+    """`deadlines ARGS` in its own process (a real concurrent writer)."""
+    return subprocess.Popen([sys.executable, "-m", "deadlines", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def finish(procs: list[subprocess.Popen[bytes]]) -> list[tuple[int, bytes, bytes]]:
+    return [(p.wait(60), *p.communicate()) for p in procs]
+
+
+# --- 1. concurrent writers --------------------------------------------------------------------
+
+def test_twenty_concurrent_records_leave_twenty_events(tmp_path: Path) -> None:
+    """20 `record` processes at once on one log: all 20 say Recorded and all 20 are in the
+    file (3 survived before the log was locked from read to rename)."""
+    log = write_log(tmp_path)
+    procs = [deadlines_process("record", str(log), "breach_cured", "--at", "2026-05-20",
+                               "--ref", "breach-1", "--id", f"conc-{i}") for i in range(20)]
+    results = finish(procs)
+    assert all(code == 0 for code, _, _ in results), results
+    ids = [e.id for e in load(log).events]
+    assert sorted(ids) == sorted(["breach-1", *(f"conc-{i}" for i in range(20))])
+
+
+def test_concurrent_token_creates_and_a_racing_revoke_all_land(tmp_path: Path) -> None:
+    """20 `token create` at once keep 20 tokens (3 before), and a revoke that runs among them
+    is not undone by a create that read the file before it."""
+    tokens = tmp_path / "tokens.json"
+    first, record = TokenStore.load(tokens).create("all", "first")
+    procs = [deadlines_process("token", "create", "ours", "--tokens", str(tokens))
+             for _ in range(20)]
+    procs.append(deadlines_process("token", "revoke", record.id, "--tokens", str(tokens)))
+    assert all(code == 0 for code, _, _ in finish(procs))
+    store = TokenStore.load(tokens)
+    assert len(store.records) == 21
+    assert store.lookup(first) is None, "the revoke was undone by a concurrent create"
+    assert oct(tokens.stat().st_mode & 0o777) == "0o600"
+
+
+# --- 2. values read back as written ----------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["12:30:00", "0x1F", "1.10", "010", "yes", "null", "~",
+                                  "1_000", "2026-05-04", "-1", "+1", ".5", "1e3", "0o17"])
+def test_record_stores_text_that_yaml_would_read_as_another_type(tmp_path: Path,
+                                                                  text: str) -> None:
+    """`--note 12:30:00` read back as 45000, `0x1F` as 31, `1.10` as 1.1, `--id 010` as 8."""
+    log = write_log(tmp_path)
+    event_id = text if text[0].isalnum() and all(c.isalnum() or c in "._-" for c in text) \
+        else None
+    api.record(str(log), "breach_cured", "2026-05-20", ref="breach-1", note=text,
+               event_id=event_id)
+    new = load(log).events[-1]
+    assert new.note == text
+    if event_id is not None:
+        assert new.id == event_id
+
+
+notes = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40) \
+    .map(str.strip).filter(bool)
+ids = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,20}\Z")
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(note=notes, event_id=ids)
+def test_any_note_and_id_read_back_unchanged(tmp_path_factory: pytest.TempPathFactory,
+                                             note: str, event_id: str) -> None:
+    """Hypothesis: whatever text a person types as a note or an id is the text read back."""
+    log = write_log(tmp_path_factory.mktemp("rt"))
+    if event_id == "breach-1":
+        return
+    api.record(str(log), "breach_cured", "2026-05-20", ref="breach-1", note=note,
+               event_id=event_id)
+    new = load(log).events[-1]
+    assert (new.id, new.note) == (event_id, note)
+
+
+# --- 3. the file itself: links, mode, owner, line endings -------------------------------------
+
+def test_record_through_a_symlink_updates_the_target_and_keeps_the_link(tmp_path: Path) -> None:
+    target = write_log(tmp_path / "store")
+    link = tmp_path / "events" / "hx.yaml"
+    link.parent.mkdir()
+    link.symlink_to(target)
+    api.record(str(link), "breach_cured", "2026-05-20", ref="breach-1")
+    assert link.is_symlink()
+    assert "breach_cured" in target.read_text(encoding="utf-8")
+
+
+def test_record_keeps_a_hard_link_and_the_mode(tmp_path: Path) -> None:
+    log = write_log(tmp_path)
+    twin = tmp_path / "twin.yaml.bak"
+    os.link(log, twin)
+    log.chmod(0o600)
+    api.record(str(log), "breach_cured", "2026-05-20", ref="breach-1")
+    assert log.stat().st_ino == twin.stat().st_ino and log.stat().st_nlink == 2
+    assert "breach_cured" in twin.read_text(encoding="utf-8")
+    assert oct(log.stat().st_mode & 0o777) == "0o600"
+
+
+def test_record_keeps_the_mode_of_a_private_log(tmp_path: Path) -> None:
+    log = write_log(tmp_path)
+    log.chmod(0o640)
+    api.record(str(log), "breach_cured", "2026-05-20", ref="breach-1")
+    assert oct(log.stat().st_mode & 0o777) == "0o640"
+
+
+def test_record_keeps_a_crlf_file_crlf(tmp_path: Path) -> None:
+    log = tmp_path / "hx.yaml"
+    original = LOG.format(id="hx").replace("\n", "\r\n").encode()
+    log.write_bytes(original)
+    api.record(str(log), "breach_cured", "2026-05-20", ref="breach-1", note="a\nb")
+    data = log.read_bytes()
+    assert data.startswith(original)
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    assert load(log).events[-1].note == "a\nb"
+
+
+# --- 4. the wrong folder ------------------------------------------------------------------------
+
+def test_build_on_a_folder_with_no_log_exits_2_and_touches_nothing(tmp_path: Path) -> None:
+    """`deadlines build .` from the wrong folder used to publish three empty calendars over
+    the good ones; it now names the folder, says subfolders are not searched, and writes
+    nothing."""
+    events = tmp_path / "events"
+    write_log(events)
+    out = tmp_path / "feeds"
+    assert run("build", str(events), "--out", str(out), "--as-of", AS_OF)[0] == 0
+    before = snapshot(out)
+    (tmp_path / "elsewhere" / "sub").mkdir(parents=True)
+    write_log(tmp_path / "elsewhere" / "sub")  # a log in a subfolder is not found
+    code, _, err = run("build", str(tmp_path / "elsewhere"), "--out", str(out))
+    assert code == 2
+    assert "elsewhere: no event log" in err and "subfolders are not searched" in err
+    assert snapshot(out) == before
+
+
+# --- 5. a removed contract ----------------------------------------------------------------------
+
+def test_a_removed_contracts_feed_is_cancelled_then_removed(tmp_path: Path) -> None:
+    """Day 0: two contracts. Day 1: hy's log is deleted; its feed now has every event
+    CANCELLED with SEQUENCE + 1, and -v says so. Day 1 + 14 (the grace period): the file goes."""
+    events, out = tmp_path / "events", tmp_path / "feeds"
+    write_log(events, "hx")
+    gone = write_log(events, "hy")
+    assert run("build", str(events), "--out", str(out), "--as-of", "2026-06-01")[0] == 0
+    feed = out / "contracts" / "hy.ics"
+    before = feed.read_text(encoding="utf-8")
+    assert "STATUS:CONFIRMED" in before
+    gone.unlink()
+    code, stdout, _ = run("build", str(events), "--out", str(out), "--as-of", "2026-06-02",
+                          "-v")
+    assert code == 0 and "contract hy: no event log any more" in stdout
+    after = feed.read_text(encoding="utf-8")
+    assert "STATUS:CONFIRMED" not in after
+    assert after.count("STATUS:CANCELLED") == before.count("BEGIN:VEVENT")
+    assert "SEQUENCE:1" in after and "BEGIN:VALARM" not in after
+    assert "LAST-MODIFIED:20260602T120000Z" in after
+    assert b"hy" not in (out / "all.ics").read_bytes().split(b"BEGIN:VEVENT", 1)[1]
+    # unchanged within the grace period, gone after it
+    assert run("build", str(events), "--out", str(out), "--as-of", "2026-06-10")[0] == 0
+    assert feed.read_text(encoding="utf-8") == after
+    code, stdout, _ = run("build", str(events), "--out", str(out), "--as-of", "2026-06-16",
+                          "-v")
+    assert code == 0 and "grace period over" in stdout and not feed.exists()
+    assert "hy" not in json.loads((out / STATE_FILE).read_text()).get("removed", {})
+
+
+def test_a_contract_whose_log_comes_back_is_published_again(tmp_path: Path) -> None:
+    events, out = tmp_path / "events", tmp_path / "feeds"
+    write_log(events, "hx")
+    gone = write_log(events, "hy")
+    text = gone.read_text()
+    api.build(str(events), str(out), as_of=api.parse_as_of("2026-06-01"))
+    gone.unlink()
+    api.build(str(events), str(out), as_of=api.parse_as_of("2026-06-02"))
+    gone.write_text(text)
+    api.build(str(events), str(out), as_of=api.parse_as_of("2026-06-03"))
+    assert "STATUS:CONFIRMED" in (out / "contracts" / "hy.ics").read_text()
+    assert "removed" not in json.loads((out / STATE_FILE).read_text())
+
+
+# --- 6. reserved names --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("reserved", ["all", "ours", "theirs"])
+def test_a_contract_id_that_names_an_aggregate_is_refused(tmp_path: Path, reserved: str) -> None:
+    events, out = tmp_path / "events", tmp_path / "feeds"
+    write_log(events, reserved)
+    code, _, err = run("build", str(events), "--out", str(out))
+    assert code == 2
+    assert f"{reserved}.yaml:2: contract.id: '{reserved}' is the name of a feed" in err
+    assert not out.exists()
+
+
+def test_contract_feeds_and_aggregates_cannot_share_a_file_or_a_scope(tmp_path: Path) -> None:
+    """By construction: contracts/<id>.ics and scope contract:<id>, aggregates at the top."""
+    events, out = tmp_path / "events", tmp_path / "feeds"
+    write_log(events, "hx")
+    report = build_module.build(events, out, api.parse_as_of(AS_OF), keep_feeds=True)
+    assert sorted(report.feeds) == ["all", "contract:hx", "ours", "theirs"]
+    assert sorted(snapshot(out)) == [".deadlines-state.json", ".deadlines-state.json.bak",
+                                     "all.ics", "contracts/hx.ics", "ours.ics", "theirs.ics"]
+    # a token scoped contract:all opens no feed at all
+    from deadlines.server import FeedServer
+    tokens = tmp_path / "tokens.json"
+    secret, _ = TokenStore.load(tokens).create("contract:all")
+    app = FeedServer(events, out, tokens, clock=lambda: datetime(2026, 6, 1, 12, tzinfo=UTC),
+                     log=lambda line: None)
+    status, _, _ = app.respond("GET", f"/{secret}/deadlines.ics", {})
+    assert status.startswith("404")
+
+
+# --- 7. a damaged state file ---------------------------------------------------------------------
+
+DAMAGE = {
+    "empty": b"",
+    "truncated": b'{"version": 1, "entries": {"a": {"hash"',
+    "garbage": b"\x00\xff not json",
+    "wrong shape": b'{"version": 1, "entries": []}',
+    "Infinity": b'{"version": 1, "entries": {"u": {"hash": "h", "sequence": Infinity, '
+                b'"last_modified": "2026-01-01T00:00:00+00:00", '
+                b'"created": "2026-01-01T00:00:00+00:00"}}}',
+    "year 9999": b'{"version": 1, "entries": {"u": {"hash": "h", "sequence": 1, '
+                 b'"last_modified": "9999-12-31T23:59:59+00:00", '
+                 b'"created": "2026-01-01T00:00:00+00:00"}}}',
+    "deep nesting": b'{"version": 1, "entries": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+}
+
+
+def _sequences(feed: bytes) -> list[bytes]:
+    return [line for line in feed.split(b"\r\n") if line.startswith(b"SEQUENCE:")]
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_a_damaged_state_is_recovered_from_its_backup(tmp_path: Path, damage: str) -> None:
+    """The state is damaged between two builds: the build warns, takes the backup of the last
+    good build, and SEQUENCE numbers continue (they used to restart at 0, or exit 3)."""
+    events, out = tmp_path / "events", tmp_path / "feeds"
+    log = write_log(events)
+    assert run("build", str(events), "--out", str(out), "--as-of", AS_OF)[0] == 0
+    api.record(str(log), "breach_cured", "2026-05-20", ref="breach-1")
+    assert run("build", str(events), "--out", str(out), "--as-of", AS_OF)[0] == 0
+    bumped = _sequences((out / "contracts" / "hx.ics").read_bytes())
+    assert b"SEQUENCE:1" in bumped
+    (out / STATE_FILE).write_bytes(DAMAGE[damage])
+    code, _, err = run("build", str(events), "--out", str(out), "--as-of", AS_OF)
+    assert code == 0, err
+    assert "recovered from .deadlines-state.json.bak" in err
+    assert _sequences((out / "contracts" / "hx.ics").read_bytes()) == bumped
+    assert (out / STATE_FILE).read_bytes() == (out / BACKUP_FILE).read_bytes()
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_a_damaged_state_with_no_good_backup_is_refused(tmp_path: Path, damage: str) -> None:
+    events, out = tmp_path / "events", tmp_path / "feeds"
+    write_log(events)
+    assert run("build", str(events), "--out", str(out), "--as-of", AS_OF)[0] == 0
+    (out / STATE_FILE).write_bytes(DAMAGE[damage])
+    (out / BACKUP_FILE).write_bytes(DAMAGE["truncated"])
+    before = snapshot(out)
+    code, _, err = run("build", str(events), "--out", str(out), "--as-of", AS_OF)
+    assert code == 2 and err.count("\n") == 1, err
+    assert "remove both to start afresh" in err
+    assert snapshot(out) == before
+
+
+# --- 8. what a killed build leaves -------------------------------------------------------------
+
+def test_the_next_build_removes_temporaries_of_dead_writers_only(tmp_path: Path) -> None:
+    events, out = tmp_path / "events", tmp_path / "feeds"
+    write_log(events)
+    api.build(str(events), str(out), as_of=api.parse_as_of(AS_OF))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = [out / f".all.ics.{dead.pid}.0123abcd.tmp",
+             out / "contracts" / f".hx.ics.{dead.pid}.89abcdef.tmp"]
+    legacy = out / ".all.ics.k2j4h5g6.tmp"  # the old mkstemp name, an hour old
+    live = out / f".tokens.json.{os.getppid()}.00000000.tmp"  # a live process's
+    for path in [*stale, legacy, live]:
+        path.write_bytes(b"x" * 1000)
+    old = time.time() - 7200
+    os.utime(legacy, (old, old))
+    api.build(str(events), str(out), as_of=api.parse_as_of(AS_OF))
+    assert not any(p.exists() for p in [*stale, legacy])
+    assert live.exists()
+
+
+def test_builds_killed_mid_write_leave_nothing_after_the_next_build(tmp_path: Path) -> None:
+    """Five builds killed with SIGKILL at staggered moments, then one clean build: no
+    temporary is left and the feeds are those of a fresh build."""
+    events, out = tmp_path / "events", tmp_path / "feeds"
+    for i in range(40):
+        write_log(events, f"k{i:02d}")
+    for delay in (0.3, 0.5, 0.7, 0.9, 1.1):
+        proc = deadlines_process("build", str(events), "--out", str(out), "--as-of", AS_OF)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert run("build", str(events), "--out", str(out), "--as-of", AS_OF)[0] == 0
+    assert not [p for p in out.rglob("*.tmp")]
+    fresh = tmp_path / "fresh"
+    api.build(str(events), str(fresh), as_of=api.parse_as_of(AS_OF))
+    got = {k: v for k, v in snapshot(out).items() if k.endswith(".ics")}
+    assert got == {k: v for k, v in snapshot(fresh).items() if k.endswith(".ics")}
+
+
+# --- 9. a build that read before a record ------------------------------------------------------
+
+def test_a_build_that_read_before_a_record_does_not_overwrite_a_later_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Build A reads the logs; before it takes the lock, someone records an incident and build
+    B runs start to finish. A then writes: its feeds must still hold the incident (it re-reads
+    the logs that changed while it waited), as B's did."""
+    events, out = tmp_path / "events", tmp_path / "feeds"
+    log = write_log(events)
+    api.build(str(events), str(out), as_of=api.parse_as_of(AS_OF))
+    real_locked = build_module.locked
+    interleaved = []
+
+    def record_then_lock(lock: Path) -> Iterator[None]:
+        if not interleaved:
+            interleaved.append(True)
+            api.record(str(log), "incident_identified", "2026-05-30T09:00")
+            api.build(str(events), str(out), as_of=api.parse_as_of(AS_OF))  # build B
+        return real_locked(lock)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(build_module, "locked", record_then_lock)
+    api.build(str(events), str(out), as_of=api.parse_as_of(AS_OF))  # build A
+    assert interleaved
+    assert b"incident_identified" in (out / "all.ics").read_bytes()
+
+
+# --- 15. files that are not logs ---------------------------------------------------------------
+
+def test_a_fifo_among_the_logs_is_refused_not_waited_for(tmp_path: Path) -> None:
+    events = tmp_path / "events"
+    write_log(events)
+    os.mkfifo(events / "pipe.yaml")
+    proc = deadlines_process("build", str(events), "--out", str(tmp_path / "feeds"))
+    code, _, err = proc.wait(20), *proc.communicate()
+    assert code == 2 and b"pipe.yaml: not a regular file" in err
+
+
+def test_a_huge_sparse_log_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    events = tmp_path / "events"
+    write_log(events)
+    with open(events / "huge.yaml", "wb") as handle:
+        handle.truncate(3 * 1024**3)  # 3 GB, no block written
+    code, _, err = run("build", str(events), "--out", str(tmp_path / "feeds"))
+    assert code == 2 and "huge.yaml: file is larger than 5,000,000 bytes" in err
+
+
+def test_a_device_given_as_a_log_is_refused(tmp_path: Path) -> None:
+    code, _, err = run("record", "/dev/zero", "breach_notice", "--at", "2026-05-04")
+    assert code == 2 and "/dev/zero: not a regular file" in err
+
+
+# --- 17. the user's environment ------------------------------------------------------------------
+
+def test_out_pointing_at_a_file_is_exit_2(tmp_path: Path) -> None:
+    events = tmp_path / "events"
+    write_log(events)
+    target = tmp_path / "not-a-folder"
+    target.write_text("keep me")
+    code, _, err = run("build", str(events), "--out", str(target))
+    assert code == 2 and err.count("\n") == 1 and "not a directory" in err.lower()
+    assert target.read_text() == "keep me"
+
+
+def test_a_full_disk_is_exit_2_and_leaves_the_old_feeds(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """ENOSPC in the middle of staging (simulated; scripts/chaos.py fills a real tmpfs)."""
+    events, out = tmp_path / "events", tmp_path / "feeds"
+    log = write_log(events)
+    api.build(str(events), str(out), as_of=api.parse_as_of(AS_OF))
+    before = snapshot(out)
+    api.record(str(log), "incident_identified", "2026-05-30T09:00")
+    real_write = os.write
+    calls = []
+
+    def full(fd: int, data: bytes | memoryview) -> int:
+        calls.append(1)
+        if len(calls) > 2:
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", full)
+    code, _, err = run("build", str(events), "--out", str(out), "--as-of", AS_OF)
+    monkeypatch.undo()
+    assert code == 2 and err.count("\n") == 1
+    assert "no space left on device writing" in err and "feeds/" in err
+    assert snapshot(out) == before
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_a_read_only_output_is_exit_2(tmp_path: Path) -> None:
+    """A real read-only mount (root can write through chmod 0555, not through a ro mount)."""
+    events, out = tmp_path / "events", tmp_path / "feeds"
+    write_log(events)
+    out.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(out)],
+                             capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a read-only tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        code, _, err = run("build", str(events), "--out", str(out))
+    finally:
+        subprocess.run(["umount", str(out)], check=True)
+    assert code == 2 and err.count("\n") == 1 and "read-only file system" in err
+
+
+def test_a_note_that_is_not_utf8_is_exit_2(tmp_path: Path) -> None:
+    log = write_log(tmp_path)
+    before = log.read_bytes()
+    proc = subprocess.run([sys.executable, "-m", "deadlines", "record", str(log),
+                           "breach_cured", "--ref", "breach-1", "--at", "2026-05-20",
+                           b"--note=caf\xe9"], capture_output=True)
+    assert proc.returncode == 2, proc.stderr
+    assert b"--note: not valid UTF-8 text" in proc.stderr
+    assert log.read_bytes() == before
+
+
+# --- 18. long recurring series ---------------------------------------------------------------
+
+DAILY_BOOK = """\
+id: daily
+name: A custom rulebook with a daily recurring duty
+governing_law:
+  name: France
+timezone: UTC
+calendar: FR
+events:
+  contract_start: the contract starts
+rules:
+  - id: daily-check
+    title: Daily check
+    event: contract_start
+    direction: recurring
+    period: 1 days
+    actor: provider
+    action: Check the backups.
+    clause: "1"
+    lines: [1]
+    quote: x
+"""
+
+
+def test_a_recurring_series_past_the_cap_says_so(tmp_path: Path) -> None:
+    """A custom rulebook with a daily recurring rule from 2000-01-01: up to the horizon
+    (2027-06-01) that is over 9,900 days, and the series is cut at 10,000 occurrences, the
+    10,000th being 2000-01-01 + 10,000 days = 2027-05-19; the build says so (it used to stop
+    silently), and names the rule."""
+    (tmp_path / "daily.yaml").write_text(DAILY_BOOK)
+    text = LOG.replace("agreement: freshhawk-standard", "agreement: ../daily.yaml") \
+        .replace("start: 2026-01-15", "start: 2000-01-01").split("events:")[0]
+    events = tmp_path / "events"
+    write_log(events, "old", text)
+    code, _, err = run("build", str(events), "--out", str(tmp_path / "feeds"), "--as-of",
+                       "2026-06-01")
+    assert code == 0, err
+    assert "rule daily-check: recurring every 1 day from Saturday 1 January 2000 has more " \
+           "than 10,000 occurrences" in err
+    assert "(the last on Wednesday 19 May 2027)" in err
+
+
+def test_record_refuses_to_overwrite_a_log_saved_meanwhile(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """A person saves the log in an editor (no lock) while `record` is checking its new
+    entry: the save is kept and the record refused, never the other way round."""
+    from deadlines import recording
+
+    log = write_log(tmp_path)
+    real_parse = recording.parse
+    calls = []
+
+    def parse_then_edit(doc: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:  # after the append was computed, before the file is replaced
+            log.write_text(log.read_text() + "# saved in an editor\n")
+        return real_parse(doc)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(recording, "parse", parse_then_edit)
+    with pytest.raises(DeadlinesError, match="the log changed while the event"):
+        api.record(str(log), "breach_cured", "2026-05-20", ref="breach-1")
+    assert log.read_text().endswith("# saved in an editor\n")
