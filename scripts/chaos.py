@@ -135,7 +135,8 @@ class Report:
             ("disk-full builds", False), ("disk-full faults mishandled", True),
             ("requests", False), ("requests failed", True),
             ("half-open sockets", False), ("GET latency, 200 half-open", False),
-            ("tokens in server logs", True), ("tracebacks", True),
+            ("tokens in server logs", True), ("server log lines run together", False),
+            ("tracebacks", True),
             ("internal errors (exit 3)", True), ("commands failed", True),
         ):
             self.figures[name] = Figure(must_be_zero=zero)
@@ -267,9 +268,18 @@ class Cli:
         tracebacks = text.count("Traceback")
         if tracebacks:
             self.report.add("tracebacks", tracebacks)
-            first = text[text.index("Traceback"):][:2500]
             self.report.problem("tracebacks", f"{what}: {tracebacks} in {path}; the first:\n"
-                                + indent(first.strip()))
+                                + indent(first_traceback(text)))
+
+
+def first_traceback(text: str) -> str:
+    """From the line before the first "Traceback" to its exception line."""
+    lines = text[:text.index("Traceback")].splitlines()[-1:]
+    for line in text[text.index("Traceback"):].splitlines():
+        lines.append(line)
+        if len(lines) > 2 and line and not line[0].isspace():
+            break
+    return "\n".join(lines)[-3000:]
 
 
 def indent(text: str) -> str:
@@ -1058,6 +1068,12 @@ class Server:
             self.chaos.report.problem("tokens in server logs", f"{self.stderr}: {len(leaks)} "
                                       "line(s) hold the token, e.g. "
                                       f"{leaks[0].replace(self.secret, '<TOKEN>')[:200]!r}")
+        merged = sum(line.count("msGET ") + line.count("msHEAD ")
+                     for line in text.splitlines())
+        if merged:
+            self.chaos.report.add("server log lines run together", merged)
+            self.chaos.report.problem("server log lines run together", f"{self.stderr}: "
+                                      f"{merged} request line(s) written on the end of another")
         errors = sum(1 for line in text.splitlines() if " 500 " in line)
         if errors:
             self.chaos.report.problem("requests failed", f"{self.stderr}: {errors} request(s) "
