@@ -1070,8 +1070,8 @@ class Server:
                                       f"{leaks[0].replace(self.secret, '<TOKEN>')[:200]!r}")
         merged = sum(line.count("msGET ") + line.count("msHEAD ")
                      for line in text.splitlines())
+        self.chaos.report.add("server log lines run together", merged)
         if merged:
-            self.chaos.report.add("server log lines run together", merged)
             self.chaos.report.problem("server log lines run together", f"{self.stderr}: "
                                       f"{merged} request line(s) written on the end of another")
         errors = sum(1 for line in text.splitlines() if " 500 " in line)
