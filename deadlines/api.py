@@ -18,11 +18,8 @@ from .rulebook import Rule, Rulebook
 if TYPE_CHECKING:
     from .build import BuildReport
     from .eventlog import ContractLog, LoggedEvent
-    from .tracking import Tracked
-
-if TYPE_CHECKING:
-    from .build import BuildReport
-    from .eventlog import ContractLog, LoggedEvent
+    from .notify import NotifyReport
+    from .rows import Row
     from .tracking import Tracked
 
 
@@ -308,51 +305,57 @@ def status(events_dir: str, *, as_of: datetime, within: Period | str | timedelta
            ) -> list[dict[str, Any]]:
     """What is missed, late and due within the window (`within` after `as_of`), per contract,
     soonest first."""
+    return [row.json() for row in status_rows(events_dir, as_of=as_of, within=within)]
+
+
+def status_rows(events_dir: str, *, as_of: datetime, within: Period | str | timedelta
+                ) -> list[Row]:
+    """`status` as rows (deadlines.rows), for the commands built on it."""
     from .eventlog import load_dir
-    from .feeds import record_commands
-    from .tracking import track
+    from .rows import status_rows as _rows
 
     if isinstance(within, timedelta):
         until = as_of + within
     else:
         until = shift(as_of, within if isinstance(within, Period) else parse_span(within))
-    rows: list[dict[str, Any]] = []
-    for log in load_dir(events_dir):
-        tracked = track(log, as_of)
-        commands = record_commands(tracked, lambda t: t.log.path)
-        for t in tracked:
-            end = t.due_end
-            if end is None or t.deadline.rule.kind == "limit":
-                continue  # a limit's period ending asks nothing of anyone
-            if t.status in ("missed", "late"):
-                state = t.status
-            elif t.status in ("pending", "open") and as_of <= end <= until:
-                state = "due-within"
-            else:
-                continue
-            rows.append({
-                "contract": log.contract.id,
-                "name": log.contract.name,
-                "agreement": log.contract.agreement,
-                "region": log.settings.region,
-                "rule": t.deadline.rule.id,
-                "severity": t.deadline.rule.severity,
-                "title": t.deadline.rule.title,
-                "due": due_iso(t.deadline.due, log.settings),
-                "status": t.status,
-                "alert": state,
-                "actor": t.deadline.rule.actor,
-                "side": "ours" if t.ours else "theirs",
-                "trigger": t.trigger.id if t.trigger else None,
-                "clause": t.deadline.rule.source.clause,
-                "uid": t.uid,
-                "record": commands.get(t.uid),
-                "_sort": end,
-            })
-    rows.sort(key=lambda r: (r["contract"], r["_sort"], r["rule"]))
-    for row in rows:
-        del row["_sort"]
-    return rows
+    return _rows(load_dir(events_dir), as_of, until)
+
+
+def notify(events_dir: str, out: str, *, as_of: datetime, smtp: str | None = None,
+           sender: str | None = None, smtp_insecure: bool = False, webhook: str | None = None,
+           fallback: str | None = None, lang: str = "en", dry_run: bool = False
+           ) -> NotifyReport:
+    """`deadlines notify`: alert each owner of what newly entered a stage (deadlines.notify).
+    SMTP credentials come from the environment only (DEADLINES_SMTP_USER and
+    DEADLINES_SMTP_PASSWORD)."""
+    from .notify import (
+        Channel,
+        SmtpChannel,
+        WebhookChannel,
+        check_address,
+        parse_host_port,
+        smtp_credentials,
+    )
+    from .notify import notify as _notify
+
+    channels: list[Channel] = []
+    if smtp is not None:
+        if sender is None:
+            raise DeadlinesError("--smtp needs --from, the sender's address")
+        host, port = parse_host_port(smtp)
+        channels.append(SmtpChannel(host, port, sender, insecure=smtp_insecure,
+                                    credentials=smtp_credentials()))
+    elif sender is not None:
+        raise DeadlinesError("--from goes with --smtp")
+    if webhook is not None:
+        channels.append(WebhookChannel(webhook))
+    if not channels and not dry_run:
+        raise DeadlinesError("notify needs --smtp HOST:PORT (with --from) or --webhook URL, or "
+                             "--dry-run to show what would be sent")
+    if fallback is not None:
+        check_address(fallback, "--to")
+    return _notify(events_dir, out, as_of=as_of, channels=channels, lang=lang,
+                   fallback=fallback, dry_run=dry_run)
 
 
 def record(path: str, kind: str, at: str | None, *, ref: str | None = None,

@@ -484,6 +484,75 @@ def status(events_dir: str, as_of: str | None, within: str, fmt: str, fail_on: s
         sys.exit(1)
 
 
+@cli.command(short_help="E-mail or post each owner what newly entered a stage (for cron).",
+             help="Tell each owner, by e-mail or webhook, which deadlines of the event logs in "
+             "EVENTS_DIR newly entered a stage: due within 7 days, within 1 day, within 2 hours "
+             "(hour-based deadlines), missed. One message per recipient per run, each deadline "
+             "once per stage (again if its date moves), with the `deadlines record` command "
+             "that closes it. What was sent is kept in --out. Quiet on success; exit 1 when a "
+             "message was not delivered (it is sent on the next run) or an alert has nobody to "
+             "go to.\n\n"
+             f"{_EVENTS_DIR_HELP}\n\nSMTP login: the environment variables "
+             "DEADLINES_SMTP_USER and DEADLINES_SMTP_PASSWORD (never an option). STARTTLS is "
+             "used whenever the server offers it, and required unless the server is on "
+             "loopback or --smtp-insecure is given.")
+@_events_dir
+@click.option("--out", default="feeds", show_default=True, type=click.Path(),
+              help="The feeds' folder, where what was sent is kept (shared with `build`).")
+@click.option("--as-of", default=None, help="Date or date-time (default: now; a date alone is "
+              "12:00 UTC).")
+@click.option("--smtp", default=None, metavar="HOST:PORT",
+              help="Send e-mail through this SMTP server (port 25 when not given).")
+@click.option("--from", "sender", default=None, metavar="ADDR",
+              help="The sender of the e-mails: deadlines@example.org or 'Deadlines "
+              "<deadlines@example.org>'.")
+@click.option("--to", "fallback", default=None, metavar="ADDR",
+              help="Where the deadlines that have no owner go.")
+@click.option("--smtp-insecure", is_flag=True,
+              help="Send without TLS when the server does not offer STARTTLS.")
+@click.option("--webhook", default=None, metavar="URL", envvar="DEADLINES_WEBHOOK_URL",
+              help="POST each message as JSON ({text, deadlines}) to this https URL (a Slack, "
+              "Mattermost or Teams incoming webhook); or set DEADLINES_WEBHOOK_URL.")
+@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
+              help="Language of the messages.")
+@click.option("--dry-run", is_flag=True,
+              help="Print the messages a run would send; send nothing, record nothing.")
+@click.option("-v", "--verbose", is_flag=True, help="Say what was sent.")
+def notify(events_dir: str, out: str, as_of: str | None, smtp: str | None, sender: str | None,
+           fallback: str | None, smtp_insecure: bool, webhook: str | None, lang: str,
+           dry_run: bool, verbose: bool) -> None:
+    """Tell each owner what newly entered a stage (help text above)."""
+    from .notify import subject, text_body
+
+    moment = api.parse_as_of(as_of)
+    report = api.notify(events_dir, out, as_of=moment, smtp=smtp, sender=sender,
+                        smtp_insecure=smtp_insecure, webhook=webhook, fallback=fallback,
+                        lang=lang, dry_run=dry_run)
+    _warn(report.warnings)
+    if dry_run:
+        for message in report.messages:
+            to = message.owner or message.recipient or "(no owner)"
+            click.echo(f"To: {to}\nSubject: {subject(message)}\n")
+            click.echo(text_body(message))
+        click.echo(f"dry run: {len(report.messages)} message(s), {report.alerts} alert(s); "
+                   "nothing sent, nothing recorded")
+    elif verbose:
+        click.echo(f"{report.contracts} contracts: {len(report.messages)} message(s) sent, "
+                   f"{report.alerts} alert(s), {len(report.failures)} not delivered")
+        for message in report.messages:
+            click.echo(f"  {message.channel} to {message.recipient or '(no owner)'}: "
+                       f"{len(message.alerts)} alert(s)")
+    for failure in report.failures:
+        click.echo(f"deadlines: error: {failure.channel} to {failure.recipient or '(no owner)'} "
+                   f"({failure.alerts} alert(s)) not delivered: {failure.reason}; it is sent "
+                   "again on the next run", err=True)
+    if report.unaddressed:
+        click.echo(f"deadlines: error: {report.unaddressed} alert(s) have no owner and no --to, "
+                   "so no e-mail: name an owner in the contract or pass --to", err=True)
+    if report.failures or (report.unaddressed and not dry_run):
+        sys.exit(1)
+
+
 @cli.command(short_help="Append an event to a contract's log.")
 @click.argument("file", type=click.Path())
 @click.argument("event_type", metavar="TYPE")
