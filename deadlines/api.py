@@ -18,6 +18,7 @@ from .rulebook import Rule, Rulebook
 if TYPE_CHECKING:
     from .build import BuildReport
     from .eventlog import ContractLog, LoggedEvent
+    from .importing import ImportReport
     from .notify import NotifyReport
     from .rows import Row
     from .tracking import Tracked
@@ -356,6 +357,14 @@ def notify(events_dir: str, out: str, *, as_of: datetime, smtp: str | None = Non
         check_address(fallback, "--to")
     return _notify(events_dir, out, as_of=as_of, channels=channels, lang=lang,
                    fallback=fallback, dry_run=dry_run)
+
+
+def import_contracts(csv_path: str, events_dir: str, *, update: bool = False
+                     ) -> ImportReport:
+    """`deadlines import`: one event log per row of a CSV of contracts (deadlines.importing)."""
+    from .importing import import_csv
+
+    return import_csv(csv_path, events_dir, update=update)
 
 
 def record(path: str, kind: str, at: str | None, *, ref: str | None = None,

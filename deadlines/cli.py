@@ -107,7 +107,8 @@ ROLLS = ["none", "following", "preceding"]
 
 def _agreement_options(f: Any, formats: tuple[str, ...] = ("text", "json")) -> Any:
     shapes = {"text": "text (a table)", "json": "json (keys in the README)",
-              "ics": "ics (a calendar file to import)"}
+              "ics": "ics (a calendar file to import)",
+              "csv": "csv (one row per deadline, for a spreadsheet)"}
     f = click.option("--format", "fmt", type=click.Choice(list(formats)), default="text",
                      show_default=True,
                      help="Output: " + ", ".join(shapes[x] for x in formats) + ".")(f)
@@ -132,7 +133,7 @@ def _agreement_options(f: Any, formats: tuple[str, ...] = ("text", "json")) -> A
 
 
 def _compute_options(f: Any) -> Any:
-    return _agreement_options(f, ("text", "json", "ics"))
+    return _agreement_options(f, ("text", "json", "ics", "csv"))
 
 
 def _warn(warnings: list[str]) -> None:
@@ -159,6 +160,11 @@ def compute(agreement: str, event: str, when: str, by: str | None, tz: str | Non
         return
     if fmt == "ics":
         click.echo(api.compute_ics(result), nl=False)
+        return
+    if fmt == "csv":
+        from .csvio import compute_csv
+
+        click.echo(compute_csv(result), nl=False)
         return
     click.echo(_header(result, region))
     for line in _table(result):
@@ -450,8 +456,9 @@ def build(events_dir: str, out: str, as_of: str | None, lang: str, past_days: in
               "12:00 UTC).")
 @click.option("--within", default="14d", show_default=True,
               help="Window ahead for due-within: 14d, 2w, 48h, 1 month.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True, help="Output: table, or json (keys in the README).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="Output: table, json (keys in the README), or csv "
+              "(contract, rule, due, status, owner, actor, clause, action).")
 @click.option("--fail-on", default="", help="Exit 1 when any deadline is in one of these "
               "states: missed, late, due-within (comma-separated).")
 def status(events_dir: str, as_of: str | None, within: str, fmt: str, fail_on: str) -> None:
@@ -462,9 +469,14 @@ def status(events_dir: str, as_of: str | None, within: str, fmt: str, fail_on: s
         raise DeadlinesError(f"--fail-on: unknown state(s) {', '.join(sorted(unknown))}; "
                              f"expected {', '.join(api.ALERT_STATES)}")
     moment = api.parse_as_of(as_of)
-    rows = api.status(events_dir, as_of=moment, within=api.parse_span(within))
+    found = api.status_rows(events_dir, as_of=moment, within=api.parse_span(within))
+    rows = [row.json() for row in found]
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        from .csvio import status_csv
+
+        click.echo(status_csv(found), nl=False)
     else:
         if not rows:
             click.echo(f"Nothing missed, late or due within {within} as of "
@@ -589,6 +601,32 @@ def record(file: str, event_type: str, at: str | None, ref: str | None, note: st
                    f"{t.deadline.rule.actor:<8} {t.deadline.rule.action}")
     click.echo("Run `deadlines build` to update the feeds (`deadlines serve` picks the change "
                "up by itself).")
+
+
+@cli.command("import", short_help="Create event logs from a CSV of contracts.")
+@click.argument("csv_file", metavar="CSV", type=click.Path())
+@click.option("--events", "events_dir", default="events", show_default=True,
+              type=click.Path(), help="The folder of event logs to create them in.")
+@click.option("--update", is_flag=True, help="Merge a row whose contract already has a log "
+              "into that log's contract: section (events and comments kept as they are).")
+@click.option("-v", "--verbose", is_flag=True, help="List every log created or updated.")
+def import_(csv_file: str, events_dir: str, update: bool, verbose: bool) -> None:
+    """Create one event log per row of CSV, a spreadsheet of contracts saved as CSV (UTF-8,
+    a header row).
+
+    Columns: id, agreement and start (required), timezone, calendar, region, role, roll, name;
+    an empty cell leaves the field out. Every row is checked first; an error is one line
+    (CSV:ROW: column: what was expected, exit 2) and creates nothing. A log that exists is
+    never overwritten: its row is an error unless --update is given.
+    """
+    report = api.import_contracts(csv_file, events_dir, update=update)
+    click.echo(f"{csv_file}: {len(report.created)} log(s) created, {len(report.updated)} "
+               f"updated, {len(report.unchanged)} unchanged in {events_dir}")
+    if verbose:
+        for path in report.created:
+            click.echo(f"  created {path}")
+        for path in report.updated:
+            click.echo(f"  updated {path}")
 
 
 @cli.command(short_help="Serve the feeds for calendar subscriptions.",
