@@ -12,6 +12,7 @@ from .engine import Computation, Deadline, Due, Giver, Settings, count, owed_by,
 from .engine import compute as _compute
 from .errors import DeadlinesError
 from .moments import Moment, parse_when
+from .owners import Owners
 from .periods import Direction, Period, count_calendar, shift
 from .rulebook import Rule, Rulebook
 
@@ -28,12 +29,44 @@ def compute(agreement: str, event: str, when: object, *, severity: str | None = 
             region: str | None = None, tz: str | None = None, calendar: object = None,
             roll: str | None = None, by: str | None = None) -> Computation:
     """Every deadline that EVENT at WHEN sets off under AGREEMENT. `by` (us or them): who gave
-    the notice, for the rules either party may owe (the rulebook's default otherwise)."""
-    book = rulebooks.load(agreement)
-    settings = Settings.resolve(book, tz=tz, calendar=calendar, roll=roll, region=region)
+    the notice, for the rules either party may owe (the rulebook's default otherwise).
+
+    AGREEMENT may also be a contract's event log: the count is then the contract's (its zone,
+    calendar, roll and region unless given here, its role), and says who owns each rule."""
+    log = contract_log(agreement)
+    if log is None:
+        book = rulebooks.load(agreement)
+        settings = Settings.resolve(book, tz=tz, calendar=calendar, roll=roll, region=region)
+    else:
+        book, contract = log.rulebook, log.contract
+        settings = log.settings if (tz, calendar, roll, region) == (None, None, None, None) \
+            else Settings.resolve(book, tz=tz or contract.timezone,
+                                  calendar=calendar if calendar is not None else
+                                  contract.calendar, roll=roll or contract.roll,
+                                  region=region or contract.region)
     warnings: list[str] = []
     trigger = parse_when(when, settings.zone, warnings)
-    return _compute(book, event, trigger, settings, severity=severity, warnings=warnings, by=by)
+    result = _compute(book, event, trigger, settings, severity=severity, warnings=warnings,
+                      by=by, role=log.contract.role if log is not None else None)
+    if log is not None:
+        result.contract, result.owners = log.contract.id, log.contract.owners
+    return result
+
+
+def contract_log(path: str) -> ContractLog | None:
+    """The event log at `path`, if it is one (a YAML file with a `contract:` section)."""
+    from .eventlog import parse
+    from .yamlsource import load_path
+
+    if not path.endswith((".yaml", ".yml")):
+        return None
+    try:
+        doc = load_path(path)
+    except DeadlinesError:
+        return None  # the rulebook loader says what is wrong with the file
+    if not isinstance(doc.data, dict) or "contract" not in doc.data:
+        return None
+    return parse(doc)
 
 
 def due_iso(due: Due | None, settings: Settings | None = None, zone: str | None = None
@@ -47,8 +80,8 @@ def due_iso(due: Due | None, settings: Settings | None = None, zone: str | None 
     return due.isoformat()
 
 
-def deadline_json(d: Deadline, settings: Settings, giver: Giver | None = None
-                  ) -> dict[str, Any]:
+def deadline_json(d: Deadline, settings: Settings, giver: Giver | None = None,
+                  owners: Owners | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "rule": d.rule.id,
         "title": d.rule.title,
@@ -78,6 +111,9 @@ def deadline_json(d: Deadline, settings: Settings, giver: Giver | None = None
         out["note"] = d.rule.note
     if settings.region is not None:
         out["region"] = settings.region
+    if owners is not None:
+        owner = owners.for_rule(d.rule.id)
+        out["owner"] = str(owner) if owner is not None else None
     return out
 
 
@@ -100,7 +136,8 @@ def computation_json(result: Computation) -> dict[str, Any]:
         # when there is no role; null: not known), and whether that was said (--by) or defaulted
         "given_by": result.giver.party,
         "given_by_default": result.giver.party is not None and not result.giver.recorded,
-        "deadlines": [deadline_json(d, settings, result.giver) for d in result.deadlines],
+        "deadlines": [deadline_json(d, settings, result.giver, result.owners)
+                      for d in result.deadlines],
         "warnings": list(result.warnings),
     }
 
@@ -309,17 +346,29 @@ def status(events_dir: str, *, as_of: datetime, within: Period | str | timedelta
     return [row.json() for row in status_rows(events_dir, as_of=as_of, within=within)]
 
 
-def status_rows(events_dir: str, *, as_of: datetime, within: Period | str | timedelta
-                ) -> list[Row]:
-    """`status` as rows (deadlines.rows), for the commands built on it."""
+def status_rows(events_dir: str, *, as_of: datetime, within: Period | str | timedelta,
+                owner: str | None = None) -> list[Row]:
+    """`status` as rows (deadlines.rows), for the commands built on it; `owner` (an address,
+    or `Name <address>`) keeps the deadlines that owner answers for."""
     from .eventlog import load_dir
+    from .owners import parse_owner
     from .rows import status_rows as _rows
 
+    wanted = None
+    if owner is not None:
+        try:
+            wanted = parse_owner(owner).slug
+        except DeadlinesError as exc:
+            raise DeadlinesError(exc.message, field="--owner") from None
     if isinstance(within, timedelta):
         until = as_of + within
     else:
         until = shift(as_of, within if isinstance(within, Period) else parse_span(within))
-    return _rows(load_dir(events_dir), as_of, until)
+    rows = _rows(load_dir(events_dir), as_of, until)
+    if wanted is not None:
+        rows = [r for r in rows if r.owner_address is not None
+                and r.owner_address.lower() == wanted]
+    return rows
 
 
 def notify(events_dir: str, out: str, *, as_of: datetime, smtp: str | None = None,

@@ -97,7 +97,8 @@ def cli() -> None:
 _EVENTS_DIR_HELP = ("EVENTS_DIR is the folder of event logs, one .yaml file per contract "
                     "(default: events, in the current folder); subfolders are not searched.")
 _LOOKUP_HELP = ("AGREEMENT is a shipped agreement id or the path of a rulebook .yaml file "
-                "(`deadlines rules` lists them). EVENT is one of the agreement's events, and "
+                "(`deadlines rules` lists them), or a contract's event log (its zone, calendar "
+                "and owners apply). EVENT is one of the agreement's events, and "
                 "its severities, regions, default zone and calendar are shown by `deadlines rules "
                 "AGREEMENT` (`--events` for the events alone).")
 _WHEN_HELP = ("WHEN is a date (2026-03-02) or an ISO 8601 date-time (2026-03-02T10:00 in the "
@@ -173,7 +174,8 @@ def compute(agreement: str, event: str, when: str, by: str | None, tz: str | Non
 
 def _header(result: Computation, asked_region: str | None) -> str:
     s = result.settings
-    return (f"{result.rulebook.name} ({result.rulebook.id}): {result.event} at "
+    contract = f", contract {result.contract}" if result.contract else ""
+    return (f"{result.rulebook.name} ({result.rulebook.id}{contract}): {result.event} at "
             f"{result.trigger.describe(s.zone)}\n"
             f"Zone {s.zone.key}, business calendar {s.calendar.label}, roll: {s.roll}"
             + _region_note(result, asked_region) + "\n")
@@ -233,7 +235,8 @@ def explain(agreement: str, event: str, when: str, rule_id: str, by: str | None,
                                   region=region, tz=tz, calendar=calendar, roll=roll, by=by)
     _warn(result.warnings)
     if fmt == "json":
-        data = [api.deadline_json(d, result.settings, result.giver) for d in matches]
+        data = [api.deadline_json(d, result.settings, result.giver, result.owners)
+                for d in matches]
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     for d in matches:
@@ -252,6 +255,10 @@ def _explanation(d: Deadline, result: Computation) -> str:
     out.append(f"  Clause {rule.source.clause}, seed line(s) "
                f"{', '.join(map(str, rule.source.lines))}: « {rule.source.quote} »")
     out.append(f"  Who: {who_words(rule, result.giver, result.event)}. What: {rule.action}")
+    if result.owners is not None:
+        owner = result.owners.for_rule(rule.id)
+        out.append(f"  Owner: {owner}" if owner is not None else
+                   f"  Owner: nobody named (owner: in the log of {result.contract})")
     out.append(f"  If missed: {rule.consequence}")
     if rule.note:
         out.append(f"  Note: {rule.note}")
@@ -461,7 +468,10 @@ def build(events_dir: str, out: str, as_of: str | None, lang: str, past_days: in
               "(contract, rule, due, status, owner, actor, clause, action).")
 @click.option("--fail-on", default="", help="Exit 1 when any deadline is in one of these "
               "states: missed, late, due-within (comma-separated).")
-def status(events_dir: str, as_of: str | None, within: str, fmt: str, fail_on: str) -> None:
+@click.option("--owner", default=None, metavar="ADDR",
+              help="Only the deadlines this owner answers for (an e-mail address).")
+def status(events_dir: str, as_of: str | None, within: str, fmt: str, fail_on: str,
+           owner: str | None) -> None:
     """What is missed, late, and due within the window, per contract (help text above)."""
     wanted = {s.strip() for s in fail_on.split(",") if s.strip()}
     unknown = wanted - set(api.ALERT_STATES)
@@ -469,7 +479,8 @@ def status(events_dir: str, as_of: str | None, within: str, fmt: str, fail_on: s
         raise DeadlinesError(f"--fail-on: unknown state(s) {', '.join(sorted(unknown))}; "
                              f"expected {', '.join(api.ALERT_STATES)}")
     moment = api.parse_as_of(as_of)
-    found = api.status_rows(events_dir, as_of=moment, within=api.parse_span(within))
+    found = api.status_rows(events_dir, as_of=moment, within=api.parse_span(within),
+                            owner=owner)
     rows = [row.json() for row in found]
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -478,20 +489,24 @@ def status(events_dir: str, as_of: str | None, within: str, fmt: str, fail_on: s
 
         click.echo(status_csv(found), nl=False)
     else:
-        if not rows:
-            click.echo(f"Nothing missed, late or due within {within} as of "
+        if not found:
+            whose = f" for {owner}" if owner else ""
+            click.echo(f"Nothing missed, late or due within {within}{whose} as of "
                        f"{moment:%Y-%m-%d %H:%M} UTC.")
         current = None
-        for row in rows:
-            if row["contract"] != current:
-                current = row["contract"]
-                region = f", region {row['region']}" if row["region"] else ""
-                click.echo(f"{row['name']} ({row['contract']}, {row['agreement']}{region})")
-            level = f" ({row['severity']})" if row["severity"] else ""
-            click.echo(f"  {row['alert']:<10} {row['due']:<25} {row['rule'] + level:<32} "
-                       f"{row['side']:<6} {row['actor']:<8} clause {row['clause']}")
-            if row["record"]:
-                click.echo(f"  {'':<10} when done: {row['record']}")
+        for row in found:
+            if row.contract != current:
+                current = row.contract
+                region = f", region {row.region}" if row.region else ""
+                owned = f"; owner {row.contract_owner}" if row.contract_owner else ""
+                click.echo(f"{row.name} ({row.contract}, {row.agreement}{region}){owned}")
+            level = f" ({row.severity})" if row.severity else ""
+            click.echo(f"  {row.alert or '':<10} {row.due or '':<25} {row.rule + level:<32} "
+                       f"{row.side:<6} {row.actor:<8} clause {row.clause}")
+            if row.owner and row.owner != row.contract_owner:
+                click.echo(f"  {'':<10} owner: {row.owner}")
+            if row.record:
+                click.echo(f"  {'':<10} when done: {row.record}")
     if wanted and any(row["alert"] in wanted for row in rows):
         sys.exit(1)
 
@@ -614,10 +629,10 @@ def import_(csv_file: str, events_dir: str, update: bool, verbose: bool) -> None
     """Create one event log per row of CSV, a spreadsheet of contracts saved as CSV (UTF-8,
     a header row).
 
-    Columns: id, agreement and start (required), timezone, calendar, region, role, roll, name;
-    an empty cell leaves the field out. Every row is checked first; an error is one line
-    (CSV:ROW: column: what was expected, exit 2) and creates nothing. A log that exists is
-    never overwritten: its row is an error unless --update is given.
+    Columns: id, agreement and start (required), timezone, calendar, region, role, roll, name,
+    owner (Name <address>); an empty cell leaves the field out. Every row is checked first;
+    an error is one line (CSV:ROW: column: what was expected, exit 2) and creates nothing. A
+    log that exists is never overwritten: its row is an error unless --update is given.
     """
     report = api.import_contracts(csv_file, events_dir, update=update)
     click.echo(f"{csv_file}: {len(report.created)} log(s) created, {len(report.updated)} "

@@ -45,7 +45,8 @@ def status_csv(rows: Iterable[Row]) -> str:
 
 
 def compute_csv(result: Computation) -> str:
-    """One line per deadline of a one-off count: no contract, status or owner."""
+    """One line per deadline of a one-off count: no status; the contract and the owner when
+    the count was made for a contract's log."""
     lines = []
     for d in result.deadlines:
         rule = d.rule.id + (f" ({d.rule.severity})" if d.rule.severity else "")
@@ -53,6 +54,8 @@ def compute_csv(result: Computation) -> str:
             rule += f" #{d.occurrence}"
         actor = d.rule.actor if d.rule.actor != "either" else \
             f"either:{owed_by(d.rule, result.giver) or '?'}"
-        lines.append(("", rule, due_iso(d.due, result.settings), "", "", actor,
+        owner = result.owners.for_rule(d.rule.id) if result.owners is not None else None
+        lines.append((result.contract or "", rule, due_iso(d.due, result.settings), "",
+                      str(owner) if owner is not None else "", actor,
                       f"{result.rulebook.id} {d.rule.source.clause}", d.rule.action))
     return to_csv(lines)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from .calendars import BusinessCalendar, CalendarSpec, SupportSchedule, load_zone
 from .errors import DeadlinesError
 from .moments import Moment, start_instant
+from .owners import Owners
 from .periods import (
     Direction,
     Period,
@@ -191,6 +192,9 @@ class Computation:
     deadlines: list[Deadline]
     warnings: list[str]
     giver: Giver = field(default_factory=Giver)
+    # counted for a contract (AGREEMENT given as its event log): its id and who owns each rule
+    contract: str | None = None
+    owners: Owners | None = None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from .engine import Settings
 from .errors import DeadlinesError
 from .feednames import RESERVED_CONTRACT_IDS
 from .moments import Moment, parse_when, start_instant
+from .owners import NOBODY, Owner, Owners, parse_owner
 from .periods import Period
 from .rulebook import Rulebook
 from .yamlsource import FieldPath, Located, load_path
@@ -46,7 +47,7 @@ FULFILMENTS: dict[str, tuple[str, ...]] = {
 GENERIC_DONE = "done"
 WITHDRAWN = "withdrawn"
 CONTRACT_FIELDS = ("id", "agreement", "start", "timezone", "calendar", "role", "name", "region",
-                   "roll", "reminders")
+                   "roll", "reminders", "owner", "owners")
 EVENT_FIELDS = ("id", "type", "at", "ref", "note", "severity", "rule", "by")
 # `by`: the party who gave (sent) the notice or did the event, relative to the contract's owner;
 # it decides who owes the rules either party may owe (docs/rulebook-format.md, `either`)
@@ -66,6 +67,7 @@ class Contract:
     roll: str | None
     reminders: tuple[str, ...]
     line: int
+    owners: Owners = NOBODY  # who answers for its deadlines (deadlines.owners)
 
 
 @dataclass(frozen=True)
@@ -263,9 +265,40 @@ class _LogParser:
             id=contract_id, agreement=book.id, start=start, role=role,
             name=self.text(data, "name", path) or contract_id, timezone=tz, calendar=calendar,
             region=region, roll=roll, reminders=tuple(reminders),
-            line=self.doc.line(path) or 1,
+            line=self.doc.line(path) or 1, owners=self.owners(data, path, book),
         )
         return book, contract, settings
+
+    def owners(self, data: dict[str, Any], path: FieldPath, book: Rulebook) -> Owners:
+        """`owner:` (a name and address) and `owners:` (rule id -> a name and address)."""
+        default: Owner | None = None
+        text = self.text(data, "owner", path)
+        if text is not None:
+            try:
+                default = parse_owner(text)
+            except DeadlinesError as exc:
+                raise self.wrap((*path, "owner"), exc) from None
+        raw = data.get("owners")
+        if raw is None:
+            return Owners(default)
+        if not isinstance(raw, dict):
+            raise self.fail((*path, "owners"), "expected a mapping of rule ids to owners, such "
+                            "as {support-response: support@example.org}")
+        rules = {r.id for r in book.rules}
+        by_rule: list[tuple[str, Owner]] = []
+        for rule, value in raw.items():
+            where = (*path, "owners", str(rule))
+            if str(rule) not in rules:
+                raise self.fail(where, f"no rule {str(rule)!r} in {book.id} (`deadlines rules "
+                                f"{book.id}` lists them)")
+            if isinstance(value, dict | list | bool) or value is None:
+                raise self.fail(where, "expected a name and an e-mail address such as "
+                                "'Dana Legal <dana@example.org>'")
+            try:
+                by_rule.append((str(rule), parse_owner(str(value))))
+            except DeadlinesError as exc:
+                raise self.wrap(where, exc) from None
+        return Owners(default, tuple(by_rule))
 
     def event(self, raw: Any, index: int, book: Rulebook, settings: Settings,
               earlier: list[LoggedEvent]) -> LoggedEvent:

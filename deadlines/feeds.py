@@ -32,7 +32,7 @@ FEED_SIZE_WARNING = 1_000_000
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {
-        "who": "Who must act", "ours": "our side", "theirs": "the counterparty",
+        "who": "Who must act", "owner": "Owner", "ours": "our side", "theirs": "the counterparty",
         "what": "What", "if_missed": "If missed", "status": "Status", "due": "Due",
         "due_day": "by the end of {day} ({zone})", "trigger": "Set off by",
         "source": "Source", "count": "How the date was computed", "readings": "Other readings",
@@ -62,7 +62,8 @@ LABELS: dict[str, dict[str, str]] = {
                             "says how its date was reached.",
     },
     "fr": {
-        "who": "Qui doit agir", "ours": "notre partie", "theirs": "le cocontractant",
+        "who": "Qui doit agir", "owner": "Responsable", "ours": "notre partie",
+        "theirs": "le cocontractant",
         "what": "Quoi", "if_missed": "Si le délai est manqué", "status": "Statut",
         "due": "Échéance", "due_day": "au plus tard à la fin du {day} ({zone})",
         "trigger": "Déclenché par", "source": "Source", "count": "Calcul de la date",
@@ -146,6 +147,8 @@ class Entry:
     due_text: str = field(compare=False, default="")
     due_local: str = field(compare=False, default="")
     contract_name: str = field(compare=False, default="")
+    owner: str = field(compare=False, default="")  # `Name <address>`, or "" for nobody
+    owner_slug: str = field(compare=False, default="")
     sort: tuple[datetime, str] = field(compare=False, default=(datetime.min.replace(tzinfo=UTC),
                                                                   ""))
 
@@ -241,9 +244,11 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
     else:
         due_text = labels["due_day"].format(day=f"{due:%A} {due.day} {due:%B %Y}", zone=zone.key)
     side = labels["ours"] if t.ours else labels["theirs"]
+    owner = contract.owners.for_rule(rule.id)
     lines = [
         f"{labels['who']}: {labels.get('actor.' + rule.actor, rule.actor)}"
         f"{_either_words(t, labels)} ({side})",
+        *([f"{labels['owner']}: {owner}"] if owner is not None else []),
         f"{labels['what']}: {rule.action_in(lang)}",
         f"{labels['if_missed']}: {rule.consequence}",
         f"{labels['status']}: {labels['status.' + t.status]}",
@@ -292,6 +297,8 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
                  due_text=due_text, contract_name=one_line(contract.name),
                  due_local=(f"{due.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})"
                             if isinstance(due, datetime) else due.isoformat()),
+                 owner=one_line(str(owner)) if owner is not None else "",
+                 owner_slug=owner.slug if owner is not None else "",
                  sort=sort_key(t))
 
 

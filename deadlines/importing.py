@@ -36,7 +36,7 @@ MAX_ROWS = 100_000
 COLUMNS: dict[str, tuple[str, ...]] = {
     "id": ("id",), "agreement": ("agreement",), "start": ("start",),
     "timezone": ("timezone",), "calendar": ("calendar",), "region": ("region",),
-    "role": ("role",), "roll": ("roll",), "name": ("name",),
+    "role": ("role",), "roll": ("roll",), "name": ("name",), "owner": ("owner",),
 }
 REQUIRED = ("id", "agreement", "start")
 

@@ -50,6 +50,7 @@ class Row:
     owner: str | None  # `Name <address>` of who answers for it, if anyone
     owner_address: str | None
     path: str  # the event log
+    contract_owner: str | None = None  # the contract's own owner (`owner:`), if any
 
     def json(self) -> dict[str, Any]:
         """The row as `status --format json` prints it (keys in the README)."""
@@ -64,10 +65,10 @@ class Row:
 
 
 def owner_of(t: Tracked) -> tuple[str | None, str | None]:
-    """Who answers for a deadline: (`Name <address>`, address), or (None, None).
-
-    The contract does not name owners yet, so nobody does; `notify --to` is the fallback."""
-    return None, None
+    """Who answers for a deadline: (`Name <address>`, address), or (None, None) when the
+    contract names nobody (`notify --to` is then the fallback)."""
+    owner = t.log.contract.owners.for_rule(t.deadline.rule.id)
+    return (str(owner), owner.address) if owner is not None else (None, None)
 
 
 def rows_of(log: ContractLog, as_of: datetime, until: datetime | None = None,
@@ -81,6 +82,8 @@ def rows_of(log: ContractLog, as_of: datetime, until: datetime | None = None,
     items = track(log, as_of) if tracked is None else tracked
     commands = record_commands(items, lambda t: t.log.path)
     out: list[Row] = []
+    default = log.contract.owners.default
+    contract_owner = str(default) if default is not None else None
     for t in items:
         end = t.due_end
         rule = t.deadline.rule
@@ -102,6 +105,7 @@ def rows_of(log: ContractLog, as_of: datetime, until: datetime | None = None,
             trigger=t.trigger.id if t.trigger else None, clause=rule.source.clause,
             action=rule.action, action_fr=rule.action_in("fr"), uid=t.uid, key=t.key,
             record=commands.get(t.uid), owner=owner, owner_address=address, path=log.path,
+            contract_owner=contract_owner,
         ))
     return out
 

@@ -603,7 +603,7 @@ PAGE_TEXT: dict[str, dict[str, str]] = {
     "en": {
         "subscribe": "Subscribe", "google": "Add to Google Calendar", "url": "Feed URL",
         "due": "Due", "deadline": "Deadline", "status": "Status", "who": "Who",
-        "clause": "Clause", "empty": "No deadlines in the window.",
+        "clause": "Clause", "owner": "Owner", "empty": "No deadlines in the window.",
         "window": "Deadlines due in the last {days} days and the coming months.",
         "note": "Calendar apps refresh subscriptions on their own schedule: Google Calendar "
                 "only every 8 to 24 hours, and it ignores the feed's alarms. Urgent changes "
@@ -615,7 +615,7 @@ PAGE_TEXT: dict[str, dict[str, str]] = {
     "fr": {
         "subscribe": "S'abonner", "google": "Ajouter à Google Agenda",
         "url": "Adresse du flux", "due": "Échéance", "deadline": "Délai",
-        "status": "Statut", "who": "Qui agit", "clause": "Clause",
+        "status": "Statut", "who": "Qui agit", "clause": "Clause", "owner": "Responsable",
         "empty": "Aucune échéance dans la période affichée.",
         "window": "Échéances des {days} derniers jours et des mois à venir.",
         "note": "Les agendas actualisent les abonnements à leur propre rythme : Google Agenda "
@@ -641,6 +641,7 @@ def render_page(feed: Feed, feed_url: str, as_of: datetime,
     google = "https://calendar.google.com/calendar/render?cid=" + quote(webcal, safe="")
     esc = html.escape
     several = len({item.contract for item in feed.items}) > 1
+    owned = any(item.owner for item in feed.items)  # an Owner column only when someone is
     since = as_of - timedelta(days=options.past_days)  # the feed's own window
     rows = []
     for item in sorted(feed.items, key=lambda e: e.sort):
@@ -655,11 +656,14 @@ def render_page(feed: Feed, feed_url: str, as_of: datetime,
             f'<td data-label="{esc(text["deadline"])}">{esc(title)}</td>'
             f'<td data-label="{esc(text["status"])}" class="status">{esc(status)}</td>'
             f'<td data-label="{esc(text["who"])}">{esc(who)}</td>'
-            f'<td data-label="{esc(text["clause"])}">{esc(item.clause)}</td></tr>'
+            f'<td data-label="{esc(text["clause"])}">{esc(item.clause)}</td>'
+            + (f'<td data-label="{esc(text["owner"])}">{esc(item.owner)}</td>' if owned else "")
+            + "</tr>"
         )
-    table = "".join(rows) or f'<tr><td colspan="5">{esc(text["empty"])}</td></tr>'
-    heads = "".join(f"<th>{esc(text[k])}</th>"
-                    for k in ("due", "deadline", "status", "who", "clause"))
+    columns = ("due", "deadline", "status", "who", "clause", *(("owner",) if owned else ()))
+    table = "".join(rows) or \
+        f'<tr><td colspan="{len(columns)}">{esc(text["empty"])}</td></tr>'
+    heads = "".join(f"<th>{esc(text[k])}</th>" for k in columns)
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -6,8 +6,8 @@ replaces only what it derives, so that the schema and the tool never drift apart
 
 - `$defs.shipped_agreement`: the shipped agreement ids;
 - `$defs.closing_type`: the event types that take a `ref` (fulfilments, done, withdrawn);
-- `allOf`: per shipped agreement, its event types, rule ids, regions and severities (an editor
-  completes them), and the events that need a severity.
+- `allOf`: per shipped agreement, its event types, rule ids (for `done` and `owners`), regions
+  and severities (an editor completes them), and the events that need a severity.
 
     python scripts/event_log_schema.py          # rewrite the file
     python scripts/event_log_schema.py --check  # exit 1 if the file is not up to date
@@ -52,8 +52,11 @@ def agreement_clause(name: str) -> dict[str, Any]:
                "properties": {"contract": {"required": ["agreement"],
                                            "properties": {"agreement": {"const": book.id}}}}},
         "then": {"properties": {
-            "contract": {"properties": {"region": {"enum": list(book.regions)}
-                                        if book.regions else False}},
+            "contract": {"properties": {
+                "region": {"enum": list(book.regions)} if book.regions else False,
+                "owners": {"propertyNames": {"enum": list(dict.fromkeys(
+                    r.id for r in book.rules))}},
+            }},
             "events": {"items": event},
         }},
     }

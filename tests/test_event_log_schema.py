@@ -201,6 +201,12 @@ BROKEN = {
     "support request without severity": log(
         events="  - {type: support_request, at: '2026-03-02T10:00'}\n"),
     "unknown severity": log(events=TICKET.replace("major", "p9")),
+    "owner without an address": log(contract="  owner: Dana Legal\n"),
+    "owner with two addresses": log(contract="  owner: a@example.org b@example.org\n"),
+    "owners not a mapping": log(contract="  owners: [support@example.org]\n"),
+    "owners of a rule the agreement does not have": log(
+        contract="  owners: {refund: support@example.org}\n"),
+    "an owner of a rule without an address": log(contract="  owners: {cure: Dana}\n"),
     "severity for an agreement without severities": log(
         agreement="freshhawk-standard",
         events="  - {type: breach_notice, at: 2026-03-02, severity: p1}\n"),
@@ -212,6 +218,9 @@ VALID = {
     "every contract field": log(contract="  timezone: Europe/Paris\n  calendar: FR\n"
                                          "  role: provider\n  roll: following\n  name: Acme\n"
                                          "  reminders: [1 month, 2w, 48h, 90min]\n"),
+    "an owner and per-rule owners": log(
+        contract="  owner: Dana Legal <dana@example.org>\n  owners: {cure: legal@example.org, "
+                 "support-response: '\"Support, Desk\" <support@example.org>'}\n"),
     "a calendar mapping": log(contract="  calendar: {country: BR, subdiv: SP, categories: "
                                        "[public], extra: [2026-01-25], weekend: [sat, sun]}\n"),
     "a region": log(agreement="aircall", contract="  region: au\n"),

@@ -1,0 +1,220 @@
+"""Owners: `owner:` on the contract and `owners: {rule: owner}` per rule. A deadline's owner is
+shown in `status` (and `--owner` keeps one owner's deadlines), in `explain` for a contract's
+log, in the feeds' descriptions and on the subscribe page, and receives its alerts.
+
+The contract: the shipped example, Acme's FreshHawk Enterprise subscription, owned by Dana in
+legal, with the support updates handed to the support desk and the data deletion to the privacy
+team. As of 26 November 2026 the incident report (due 23 November) and the first hourly
+support update (25 November 11:05 Paris) are missed; the deletion is due on 1 December.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from click.testing import CliRunner
+from mailkit import smtp_server
+
+from deadlines import api
+from deadlines.cli import cli
+from deadlines.notify import Message, NotifyState, notify
+
+ROOT = Path(__file__).resolve().parent.parent
+OWNERS = """\
+  owner: Dana Legal <dana@example.org>
+  owners:
+    support-update: Support Desk <support@example.org>
+    deletion: '"Privacy, Team" <privacy@example.org>'
+"""
+AS_OF = "2026-11-26"
+
+
+@pytest.fixture
+def events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(ROOT / "events", tmp_path / "events")
+    log = tmp_path / "events" / "acme-freshhawk.yaml"
+    text = log.read_text(encoding="utf-8")
+    log.write_text(text.replace("  reminders: [7d, 1d]", OWNERS + "  reminders: [7d, 1d]"),
+                   encoding="utf-8")
+    return tmp_path / "events"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), prog_name="deadlines")
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_status_names_the_contract_owner_and_each_other_owner(events: Path) -> None:
+    code, out, _ = run("status", "--as-of", AS_OF)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == ("Acme - FreshHawk Enterprise (acme-freshhawk, freshhawk-enterprise); "
+                        "owner Dana Legal <dana@example.org>")
+    support = lines.index(next(x for x in lines if "support-update (major)" in x))
+    assert lines[support + 1].strip() == "owner: Support Desk <support@example.org>"
+    deletion = lines.index(next(x for x in lines if " deletion " in x))
+    assert lines[deletion + 1].strip() == 'owner: "Privacy, Team" <privacy@example.org>'
+
+
+def test_status_for_one_owner(events: Path) -> None:
+    code, out, _ = run("status", "--as-of", AS_OF, "--owner", "Support@Example.org",
+                       "--format", "json")
+    assert code == 0
+    assert [(r["rule"], r["owner"]) for r in json.loads(out)] == [
+        ("support-update", "Support Desk <support@example.org>")]
+    code, out, _ = run("status", "--as-of", AS_OF, "--owner", "dana@example.org",
+                       "--format", "csv")
+    assert [line.split(",")[1] for line in out.splitlines()[1:]] == [
+        "firewall-review", "incident-report", "maintenance-notice"]
+    code, _, err = run("status", "--owner", "dana")
+    assert code == 2
+    assert err == ("deadlines: error: --owner: 'dana' is not a name and an e-mail address such "
+                   "as 'Dana Legal <dana@example.org>'\n")
+
+
+def test_explain_for_a_contract_says_who_owns_the_rule(events: Path) -> None:
+    code, out, _ = run("explain", "events/acme-freshhawk.yaml", "support_request",
+                       "2026-12-01T10:00", "--severity", "major", "--rule", "support-update")
+    assert code == 0
+    assert "  Owner: Support Desk <support@example.org>\n" in out
+    assert "Due: 2026-12-01T11:00:00+01:00" in out  # the contract's zone, Europe/Paris
+    code, out, _ = run("compute", "events/acme-freshhawk.yaml", "breach_notice", "2026-03-02",
+                       "--format", "json")
+    assert json.loads(out)["deadlines"][0]["owner"] == "Dana Legal <dana@example.org>"
+
+
+def test_every_feed_entry_names_its_owner(events: Path) -> None:
+    api.build("events", "feeds", as_of=api.parse_as_of(AS_OF))
+    feed = (events.parent / "feeds" / "contracts" / "acme-freshhawk.ics").read_bytes().decode(
+        "utf-8").replace("\r\n ", "")  # lines unfolded
+    assert feed.count("\\nOwner: ") == feed.count("BEGIN:VEVENT")
+    assert "\\nOwner: Support Desk <support@example.org>\\n" in feed
+    assert "ORGANIZER" not in feed and "ATTENDEE" not in feed
+
+
+def test_the_subscribe_page_has_an_owner_column(events: Path) -> None:
+    from deadlines.build import build
+    from deadlines.server import render_page
+
+    report = build("events", "feeds", datetime(2026, 11, 26, 12, tzinfo=UTC), keep_feeds=True)
+    page = render_page(report.feeds["contract:acme-freshhawk"], "https://example.org/t/x.ics",
+                       datetime(2026, 11, 26, 12, tzinfo=UTC))
+    assert "<th>Owner</th>" in page
+    assert '<td data-label="Owner">&quot;Privacy, Team&quot; &lt;privacy@example.org&gt;</td>' \
+        in page
+
+
+def test_one_message_per_owner_with_only_their_deadlines(events: Path) -> None:
+    with smtp_server() as server:
+        code, _, _ = run("notify", "--as-of", AS_OF, "--smtp", server.address,
+                         "--from", "deadlines@example.org")
+        assert code == 0
+        assert run("notify", "--as-of", AS_OF, "--smtp", server.address,
+                   "--from", "deadlines@example.org") == (0, "", "")
+    assert sorted(rcpt for _, [rcpt] in server.envelopes) == [
+        "dana@example.org", "privacy@example.org", "support@example.org"]
+    [dana] = server.to("dana@example.org")
+    assert dana["To"] == "Dana Legal <dana@example.org>"
+    assert dana["Subject"] == "Deadlines: 2 missed - Acme - FreshHawk Enterprise"
+    [support] = server.to("support@example.org")
+    text = str(support.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert "MISSED: Hourly updates on a major-impact problem" in text
+    assert "incident-report" not in text and "deletion" not in text
+    [privacy] = server.to("privacy@example.org")
+    assert privacy["To"] == '"Privacy, Team" <privacy@example.org>'
+
+
+def test_a_deadline_handed_to_another_owner_goes_to_them(events: Path) -> None:
+    with smtp_server() as server:
+        args = ("notify", "--as-of", AS_OF, "--smtp", server.address, "--from",
+                "deadlines@example.org")
+        run(*args)
+        log = events / "acme-freshhawk.yaml"
+        log.write_text(log.read_text(encoding="utf-8").replace(
+            "support-update: Support Desk <support@example.org>",
+            "support-update: Night Desk <night@example.org>"), encoding="utf-8")
+        assert run(*args)[0] == 0
+    assert [rcpt for _, [rcpt] in server.envelopes][3:] == ["night@example.org"]
+
+
+def test_a_run_killed_between_two_owners_resends_nothing_already_accepted(
+        events: Path) -> None:
+    """Each accepted message is recorded before the next is sent: a run killed after the
+    first message leaves it recorded, and the next run sends only the others."""
+
+    class DiesOnSecond:
+        name = "mail"
+        sent: ClassVar[list[str]] = []
+
+        def describe(self) -> str:
+            return "a channel that dies"
+
+        def send(self, message: Message) -> None:
+            if len(self.sent) == 1:
+                raise KeyboardInterrupt  # kill -INT in the middle of the run
+            self.sent.append(message.recipient)
+
+        def close(self) -> None:
+            pass
+
+    class Records(DiesOnSecond):
+        sent: ClassVar[list[str]] = []
+
+        def send(self, message: Message) -> None:
+            self.sent.append(message.recipient)
+
+    as_of = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    with pytest.raises(KeyboardInterrupt):
+        notify("events", "feeds", as_of=as_of, channels=[DiesOnSecond()])
+    assert DiesOnSecond.sent == ["dana@example.org"]
+    state = NotifyState.load(events.parent / "feeds", ["mail"])
+    assert list(state.sent) == [("mail", "dana@example.org")]
+    report = notify("events", "feeds", as_of=as_of, channels=[Records()])
+    assert Records.sent == ["privacy@example.org", "support@example.org"]
+    assert report.failures == []
+
+
+@pytest.mark.parametrize(("line", "error"), [
+    ("  owner: Dana Legal\n",
+     "acme-freshhawk.yaml:11: contract.owner: 'Dana Legal' is not a name and an e-mail address"),
+    ("  owners: {refund: support@example.org}\n",
+     "acme-freshhawk.yaml:11: contract.owners.refund: no rule 'refund' in freshhawk-enterprise"),
+])
+def test_a_bad_owner_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str,
+                                 error: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(ROOT / "events", tmp_path / "events")
+    log = tmp_path / "events" / "acme-freshhawk.yaml"
+    log.write_text(log.read_text(encoding="utf-8").replace(
+        "  name: Acme - FreshHawk Enterprise\n", "  name: Acme - FreshHawk Enterprise\n" + line),
+        encoding="utf-8")
+    code, _, err = run("status")
+    assert code == 2 and len(err.splitlines()) == 1
+    assert error in err, err
+
+
+def test_import_reads_an_owner_column(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "contracts.csv").write_text(
+        "id,agreement,start,owner\n"
+        'acme,aircall,2026-02-01,"""Legal, Team"" <legal@example.org>"\n'
+        "kiwi,zuper,2026-02-01,Dana <dana@example.org>\n", encoding="utf-8")
+    from deadlines.eventlog import load
+
+    assert run("import", "contracts.csv")[0] == 0
+    assert str(load(tmp_path / "events" / "acme.yaml").contract.owners.default) == \
+        '"Legal, Team" <legal@example.org>'
+    (tmp_path / "contracts.csv").write_text("id,agreement,start,owner\n"
+                                            "beta,aircall,2026-02-01,legal team\n",
+                                            encoding="utf-8")
+    code, _, err = run("import", "contracts.csv")
+    assert code == 2
+    assert err == ("deadlines: error: contracts.csv:2: owner: 'legal team' is not a name and an "
+                   "e-mail address such as 'Dana Legal <dana@example.org>'\n")
