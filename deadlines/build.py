@@ -21,10 +21,22 @@ from .feednames import (
     AGGREGATES,
     CONTRACT_FOLDER,
     FEED_SUFFIX,
+    OWNER_FOLDER,
+    OWNER_PREFIX,
     contract_scope,
+    owner_scope,
     path_for,
 )
-from .feeds import FEED_SIZE_WARNING, LABELS, PRODID, Entry, FeedOptions, entries, render
+from .feeds import (
+    FEED_SIZE_WARNING,
+    LABELS,
+    PRODID,
+    Entry,
+    FeedOptions,
+    entries,
+    one_line,
+    render,
+)
 from .icswriter import cancel_every_event
 from .safeio import (
     clean_stale_temporaries,
@@ -65,19 +77,29 @@ class BuildReport:
 
 def plan_feeds(logs: list[ContractLog], tracked: dict[str, list[Tracked]], as_of: datetime,
                options: FeedOptions, state: FeedState | None = None) -> list[Feed]:
-    """Which feeds exist and what goes in each: one per contract, all, ours, theirs."""
+    """Which feeds exist and what goes in each: one per contract, all, ours, theirs, and one
+    per owner named in a log (the deadlines they answer for, across contracts)."""
     labels = LABELS[options.lang]
     feeds: list[Feed] = []
     everything: list[Entry] = []
+    owners: dict[str, str] = {}  # slug -> the name and address as first written
     for log in logs:
         items = entries(tracked[log.contract.id], as_of, options, state)
         everything.extend(items)
         feeds.append(Feed(contract_scope(log.contract.id),
                           labels["contract.name"].format(name=log.contract.name), items))
+        for owner in log.contract.owners.everyone:
+            owners.setdefault(owner.slug, one_line(str(owner)))
     everything.sort(key=lambda e: e.sort)
     chosen = {"all": everything, "ours": [e for e in everything if e.ours],
               "theirs": [e for e in everything if not e.ours]}
     feeds += [Feed(scope, labels[f"{scope}.name"], chosen[scope]) for scope in AGGREGATES]
+    owned: dict[str, list[Entry]] = {slug: [] for slug in owners}
+    for entry in everything:
+        if entry.owner_slug:
+            owned[entry.owner_slug].append(entry)
+    feeds += [Feed(owner_scope(slug), labels["owner.name"].format(name=owners[slug]),
+                   owned[slug]) for slug in sorted(owners)]
     return feeds
 
 
@@ -99,7 +121,7 @@ def build(events_dir: str | Path, out_dir: str | Path, as_of: datetime,
             # a log changed while this build waited for the lock: read it again, so that the
             # build that writes last has also read last
             logs = load_dir(events_dir)
-        for folder in (out, out / CONTRACT_FOLDER):
+        for folder in (out, out / CONTRACT_FOLDER, out / OWNER_FOLDER):
             clean_stale_temporaries(folder)
         report = BuildReport(contracts=len(logs))
         tracked: dict[str, list[Tracked]] = {}
@@ -117,6 +139,10 @@ def build(events_dir: str | Path, out_dir: str | Path, as_of: datetime,
             _stage_feeds(feeds, out, state, options, as_of, report, staged, keep_feeds)
             expired = _stage_removed_contracts({log.contract.id for log in logs}, out, state,
                                                options, as_of, report, staged)
+            expired += _stage_removed_contracts(
+                {f.scope.removeprefix(OWNER_PREFIX) for f in feeds
+                 if f.scope.startswith(OWNER_PREFIX)},
+                out, state, options, as_of, report, staged, owners=True)
             # every feed is rendered and on disk before any is replaced: a failure above leaves
             # the previous set whole
             for temporary, path in staged:
@@ -176,38 +202,49 @@ def _stage_feeds(feeds: list[Feed], out: Path, state: FeedState, options: FeedOp
 
 def _stage_removed_contracts(current: set[str], out: Path, state: FeedState,
                              options: FeedOptions, as_of: datetime, report: BuildReport,
-                             staged: list[tuple[Path, Path]]) -> list[tuple[str, Path]]:
-    """A contract whose log is gone: its feed is republished with every deadline CANCELLED,
-    kept for the grace period like any cancelled deadline, then removed. Returns the feeds
-    whose grace period is over, to remove once the new feeds are in place."""
-    for contract_id in list(state.removed):
-        if contract_id in current:  # the log came back
-            del state.removed[contract_id]
-    folder = out / CONTRACT_FOLDER
+                             staged: list[tuple[Path, Path]], owners: bool = False
+                             ) -> list[tuple[str, Path]]:
+    """A contract whose log is gone (with `owners`, an owner no log names any more): its feed
+    is republished with every deadline CANCELLED, kept for the grace period like any cancelled
+    deadline, then removed. Returns the feeds whose grace period is over, to remove once the
+    new feeds are in place."""
+    # the state keeps owners as `owner:<slug>`, which no contract id can spell
+    def key_of(name: str) -> str:
+        return OWNER_PREFIX + name if owners else name
+
+    for key in list(state.removed):
+        if key.startswith(OWNER_PREFIX) == owners and \
+                key.removeprefix(OWNER_PREFIX if owners else "") in current:  # it came back
+            del state.removed[key]
+    folder = out / (OWNER_FOLDER if owners else CONTRACT_FOLDER)
     expired: list[tuple[str, Path]] = []
     if not folder.is_dir():
         return expired
     prefix = LABELS[options.lang]["prefix.withdrawn"]
+    what = "owner" if owners else "contract"
     for path in sorted(folder.glob("*" + FEED_SUFFIX)):
-        contract_id = path.name.removesuffix(FEED_SUFFIX)
-        if contract_id in current:
+        name = path.name.removesuffix(FEED_SUFFIX)
+        if name in current:
             continue
+        contract_id = key_of(name)
         since = state.removed.get(contract_id)
         if since is None:
             since = state.removed[contract_id] = as_of.replace(microsecond=0)
             try:
                 data = cancel_every_event(path.read_bytes(), since, prefix)
             except (OSError, UnicodeDecodeError, ValueError) as exc:
-                report.warnings.append(f"{path}: its contract's log is gone and the feed cannot "
-                                       f"be read to cancel its deadlines ({exc}); removing it")
+                gone = "owner is named by no log" if owners else "contract's log is gone"
+                report.warnings.append(f"{path}: its {gone} and the feed cannot be read to "
+                                       f"cancel its deadlines ({exc}); removing it")
                 expired.append((contract_id, path))
                 continue
             staged.append((stage(path, data), path))
-            report.notes.append(f"contract {contract_id}: no event log any more; its feed "
-                                f"{path} now shows every deadline cancelled")
+            gone = "no log names them any more" if owners else "no event log any more"
+            report.notes.append(f"{what} {name}: {gone}; its feed {path} now shows every "
+                                "deadline cancelled")
         if as_of >= since + timedelta(days=options.grace_days):
             expired.append((contract_id, path))
-            report.notes.append(f"contract {contract_id}: grace period over; removed {path}")
+            report.notes.append(f"{what} {name}: grace period over; removed {path}")
     return expired
 
 

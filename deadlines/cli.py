@@ -684,7 +684,8 @@ _tokens_option = click.option("--tokens", default=".deadlines-tokens.json", show
 @click.option("--label", default="", help="Who or what the token is for.")
 @_tokens_option
 def token_create(scope: str, label: str, tokens: str) -> None:
-    """Create a token for SCOPE: all, ours, theirs or contract:<contract-id>.
+    """Create a token for SCOPE: all, ours, theirs, contract:<contract-id> or
+    owner:<address> (the deadlines one owner answers for).
 
     The token is printed once; the file keeps only its hash.
     """

@@ -58,6 +58,7 @@ LABELS: dict[str, dict[str, str]] = {
         "ours.name": "Contract deadlines: ours to meet",
         "theirs.name": "Contract deadlines: the counterparties'",
         "contract.name": "Deadlines: {name}",
+        "owner.name": "Deadlines owned by {name}",
         "feed.description": "Deadlines computed by `deadlines` from the event logs; each event "
                             "says how its date was reached.",
     },
@@ -88,6 +89,7 @@ LABELS: dict[str, dict[str, str]] = {
         "ours.name": "Échéances contractuelles : les nôtres",
         "theirs.name": "Échéances contractuelles : celles des cocontractants",
         "contract.name": "Échéances : {name}",
+        "owner.name": "Échéances de {name}",
         "feed.description": "Échéances calculées par `deadlines` à partir des journaux "
                             "d'événements ; chaque événement explique le calcul de sa date.",
     },

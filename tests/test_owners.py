@@ -218,3 +218,53 @@ def test_import_reads_an_owner_column(tmp_path: Path, monkeypatch: pytest.Monkey
     assert code == 2
     assert err == ("deadlines: error: contracts.csv:2: owner: 'legal team' is not a name and an "
                    "e-mail address such as 'Dana Legal <dana@example.org>'\n")
+
+
+def test_build_writes_one_feed_per_owner(events: Path) -> None:
+    code, out, _ = run("build", "--as-of", AS_OF, "-v")
+    assert code == 0
+    assert "  wrote feeds/owners/dana@example.org.ics\n" in out
+    owners = events.parent / "feeds" / "owners"
+    assert sorted(p.name for p in owners.iterdir()) == [
+        "dana@example.org.ics", "privacy@example.org.ics", "support@example.org.ics"]
+    support = (owners / "support@example.org.ics").read_bytes().decode("utf-8")
+    assert "X-WR-CALNAME:Deadlines owned by Support Desk <support@example.org>" in support
+    assert support.count("BEGIN:VEVENT") == 1 and "SUMMARY:[MISSED] Hourly updates" in support
+    dana = (owners / "dana@example.org.ics").read_bytes().decode("utf-8")
+    assert "Hourly updates" not in dana and "Incident report" in dana.replace("\r\n ", "")
+
+
+def test_an_owner_no_log_names_any_more_sees_their_deadlines_cancelled_then_removed(
+        events: Path) -> None:
+    run("build", "--as-of", AS_OF)
+    log = events / "acme-freshhawk.yaml"
+    log.write_text(log.read_text(encoding="utf-8").replace(
+        "    support-update: Support Desk <support@example.org>\n", ""), encoding="utf-8")
+    _, out, _ = run("build", "--as-of", AS_OF, "-v")
+    feed = events.parent / "feeds" / "owners" / "support@example.org.ics"
+    assert "owner support@example.org: no log names them any more; its feed " \
+        "feeds/owners/support@example.org.ics now shows every deadline cancelled" in out
+    assert b"STATUS:CANCELLED" in feed.read_bytes()
+    _, out, _ = run("build", "--as-of", "2026-12-11", "-v")
+    assert "owner support@example.org: grace period over" in out and not feed.exists()
+
+
+def test_a_token_can_open_one_owners_feed(events: Path) -> None:
+    from serverkit import call
+
+    from deadlines.server import FeedServer
+    from deadlines.tokens import TokenStore
+
+    code, out, _ = run("token", "create", "owner:Support@Example.org", "--tokens", "t.json")
+    assert code == 0 and out.startswith("token ") and " for owner:support@example.org: " in out
+    secret = out.split(": ", 1)[1].split()[0]
+    assert TokenStore.load("t.json").lookup(secret) is not None
+    app = FeedServer(events, events.parent / "feeds", events.parent / "t.json",
+                     log=lambda line: None, clock=lambda: datetime(2026, 11, 26, 12, tzinfo=UTC))
+    status, _, body = call(app, f"/{secret}/deadlines.ics")
+    assert status == "200 OK"
+    assert body.count(b"BEGIN:VEVENT") == 1 and b"Hourly updates" in body
+    status, _, page = call(app, f"/{secret}/")
+    assert b"Deadlines owned by Support Desk" in page
+    code, _, err = run("token", "create", "owner:support", "--tokens", "t.json")
+    assert code == 2 and "<owner's address>" in err
