@@ -207,7 +207,8 @@ START_EVENT = "contract_start"  # the contract's own start date, never recorded 
 
 def events_of(book: Rulebook) -> list[dict[str, Any]]:
     """Every event type a log of this agreement may record, with its meaning: the triggers
-    (from the rulebook), the fulfilments that close its rules, `done` and `withdrawn`."""
+    (from the rulebook), the fulfilments that close its rules, the contract's own events (its
+    term and its end: deadlines.terms), `done` and `withdrawn`."""
     from .eventlog import FULFILMENTS, GENERIC_DONE, WITHDRAWN
 
     rows: list[dict[str, Any]] = []
@@ -224,6 +225,16 @@ def events_of(book: Rulebook) -> list[dict[str, Any]]:
             rows.append({"type": name, "kind": "fulfilment", "closes": own,
                          "meaning": f"Closes {', '.join(own)} (ref: the id of the event that "
                                     "set it off)."})
+    from .terms import EVENT_MEANINGS, NOTICE, TERM_EVENTS
+
+    for name in TERM_EVENTS:  # the contract's own events, whatever its agreement
+        meaning = EVENT_MEANINGS[name]
+        own = next((r for r in rows if r["type"] == name), None)
+        if own is not None:  # the agreement's own trigger of that name (post-termination duties)
+            own["meaning"] += f" Also, for every agreement: {meaning}"
+            continue
+        rows.append({"type": name, "kind": "contract",
+                     "closes": [NOTICE] if name != "terminated" else [], "meaning": meaning})
     rows.append({"type": GENERIC_DONE, "kind": "fulfilment", "closes": [],
                  "meaning": "Closes the obligation named by rule: (ref: the id of the event "
                             "that set it off, if any)."})

@@ -500,6 +500,8 @@ def status(events_dir: str, as_of: str | None, within: str, fmt: str, fail_on: s
                 region = f", region {row.region}" if row.region else ""
                 owned = f"; owner {row.contract_owner}" if row.contract_owner else ""
                 click.echo(f"{row.name} ({row.contract}, {row.agreement}{region}){owned}")
+                if row.term:
+                    click.echo(f"  term: {row.term}")
             level = f" ({row.severity})" if row.severity else ""
             click.echo(f"  {row.alert or '':<10} {row.due or '':<25} {row.rule + level:<32} "
                        f"{row.side:<6} {row.actor:<8} clause {row.clause}")

@@ -21,6 +21,7 @@ from .moments import Moment, parse_when, start_instant
 from .owners import NOBODY, Owner, Owners, parse_owner
 from .periods import Period
 from .rulebook import Rulebook
+from .terms import NON_RENEWAL, RENEWED, TERM_EVENTS, TERM_RULES, Term, parse_term
 from .yamlsource import FieldPath, Located, load_path
 
 ROLES = ("customer", "provider")
@@ -47,7 +48,7 @@ FULFILMENTS: dict[str, tuple[str, ...]] = {
 GENERIC_DONE = "done"
 WITHDRAWN = "withdrawn"
 CONTRACT_FIELDS = ("id", "agreement", "start", "timezone", "calendar", "role", "name", "region",
-                   "roll", "reminders", "owner", "owners")
+                   "roll", "reminders", "owner", "owners", "term")
 EVENT_FIELDS = ("id", "type", "at", "ref", "note", "severity", "rule", "by")
 # `by`: the party who gave (sent) the notice or did the event, relative to the contract's owner;
 # it decides who owes the rules either party may owe (docs/rulebook-format.md, `either`)
@@ -68,6 +69,7 @@ class Contract:
     reminders: tuple[str, ...]
     line: int
     owners: Owners = NOBODY  # who answers for its deadlines (deadlines.owners)
+    term: Term | None = None  # its term and renewals (deadlines.terms)
 
 
 @dataclass(frozen=True)
@@ -86,10 +88,15 @@ class LoggedEvent:
 
     @property
     def kind(self) -> str:
+        """trigger, fulfilment, withdrawal, or term (`non_renewal_notice_given`, `renewed`:
+        the contract's term, deadlines.terms). `terminated` is a trigger: of its agreement's
+        rules, if its rulebook has any, and of the end of the contract's later deadlines."""
         if self.type == WITHDRAWN:
             return "withdrawal"
         if self.type == GENERIC_DONE or self.type in FULFILMENTS:
             return "fulfilment"
+        if self.type in (NON_RENEWAL, RENEWED):
+            return "term"
         return "trigger"
 
     def instant(self, settings: Settings) -> datetime:
@@ -156,6 +163,7 @@ class _LogParser:
     def __init__(self, doc: Located) -> None:
         self.doc = doc
         self.warnings: list[str] = []
+        self.term: Term | None = None
 
     def fail(self, path: FieldPath, message: str) -> DeadlinesError:
         return self.doc.error(path, message)
@@ -185,6 +193,7 @@ class _LogParser:
         if not isinstance(raw_contract, dict):
             raise self.fail(("contract",), "expected a mapping (id, agreement, start, ...)")
         book, contract, settings = self.contract(raw_contract)
+        self.term = contract.term
         raw_events = top.get("events") or []
         if not isinstance(raw_events, list):
             raise self.fail(("events",), "expected a list of events")
@@ -251,6 +260,15 @@ class _LogParser:
             start = parse_when(start_text, settings.zone, self.warnings, what="start")
         except DeadlinesError as exc:
             raise self.wrap((*path, "start"), exc) from None
+        term: Term | None = None
+        if data.get("term") is not None:
+            term_path = (*path, "term")
+
+            def term_error(key: str | None, message: str) -> DeadlinesError:
+                return self.fail(term_path if key is None else (*term_path, key), message)
+
+            term = parse_term(data["term"], start.day, settings, term_error,
+                              self.doc.line(term_path) or 0)
         reminders_raw = data.get("reminders", ["7d", "1d"])
         if not isinstance(reminders_raw, list):
             raise self.fail((*path, "reminders"), "expected a list such as [7d, 1d]")
@@ -265,11 +283,13 @@ class _LogParser:
             id=contract_id, agreement=book.id, start=start, role=role,
             name=self.text(data, "name", path) or contract_id, timezone=tz, calendar=calendar,
             region=region, roll=roll, reminders=tuple(reminders),
-            line=self.doc.line(path) or 1, owners=self.owners(data, path, book),
+            line=self.doc.line(path) or 1, owners=self.owners(data, path, book, term),
+            term=term,
         )
         return book, contract, settings
 
-    def owners(self, data: dict[str, Any], path: FieldPath, book: Rulebook) -> Owners:
+    def owners(self, data: dict[str, Any], path: FieldPath, book: Rulebook,
+               term: Term | None = None) -> Owners:
         """`owner:` (a name and address) and `owners:` (rule id -> a name and address)."""
         default: Owner | None = None
         text = self.text(data, "owner", path)
@@ -284,13 +304,15 @@ class _LogParser:
         if not isinstance(raw, dict):
             raise self.fail((*path, "owners"), "expected a mapping of rule ids to owners, such "
                             "as {support-response: support@example.org}")
-        rules = {r.id for r in book.rules}
+        rules = {r.id for r in book.rules} | (set(TERM_RULES) if term is not None else set())
         by_rule: list[tuple[str, Owner]] = []
         for rule, value in raw.items():
             where = (*path, "owners", str(rule))
             if str(rule) not in rules:
+                also = " (term-end and non-renewal-notice need term: in the contract)" \
+                    if str(rule) in TERM_RULES else ""
                 raise self.fail(where, f"no rule {str(rule)!r} in {book.id} (`deadlines rules "
-                                f"{book.id}` lists them)")
+                                f"{book.id}` lists them){also}")
             if isinstance(value, dict | list | bool) or value is None:
                 raise self.fail(where, "expected a name and an e-mail address such as "
                                 "'Dana Legal <dana@example.org>'")
@@ -310,7 +332,8 @@ class _LogParser:
                 raise self.fail((*path, str(key)),
                                 f"unknown field; expected one of {', '.join(EVENT_FIELDS)}")
         kind = self.text(raw, "type", path, required=True) or ""
-        known = sorted(set(book.events) | set(FULFILMENTS) | {GENERIC_DONE, WITHDRAWN})
+        known = sorted(set(book.events) | set(FULFILMENTS) | set(TERM_EVENTS)
+                       | {GENERIC_DONE, WITHDRAWN})
         if kind not in known:
             raise self.fail((*path, "type"),
                             f"unknown event type {kind!r} for {book.id}; expected one of "
@@ -351,6 +374,14 @@ class _LogParser:
                             "or them (the other party did)")
         event = LoggedEvent(event_id, kind, at, at_text, ref, self.text(raw, "note", path) or "",
                             severity, rule, self.doc.line(path) or 1, index, by)
+        if event.kind == "term":
+            if self.term is None:
+                raise self.fail((*path, "type"), f"{kind} is about the contract's term; add "
+                                "term: to the contract (docs/event-log.md, \"The term\")")
+            if ref is not None:
+                raise self.fail((*path, "ref"), f"{kind} closes the term in force on its date; "
+                                "it takes no ref")
+            return event
         self.check_ref(event, path, book, earlier)
         return event
 

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from .eventlog import GENERIC_DONE, LoggedEvent, fulfilling_types, reminder_period
 from .periods import add_months, shift, start_of_day
 from .state import FeedState, Stamp
+from .terms import record_event
 from .tracking import Tracked, sort_key
 
 PRODID = "-//deadlines//deadlines contract deadline feeds//EN"
@@ -58,6 +59,7 @@ LABELS: dict[str, dict[str, str]] = {
         "ours.name": "Contract deadlines: ours to meet",
         "theirs.name": "Contract deadlines: the counterparties'",
         "contract.name": "Deadlines: {name}",
+        "contract.term": "the contract's term, in its event log",
         "owner.name": "Deadlines owned by {name}",
         "feed.description": "Deadlines computed by `deadlines` from the event logs; each event "
                             "says how its date was reached.",
@@ -89,6 +91,7 @@ LABELS: dict[str, dict[str, str]] = {
         "ours.name": "Échéances contractuelles : les nôtres",
         "theirs.name": "Échéances contractuelles : celles des cocontractants",
         "contract.name": "Échéances : {name}",
+        "contract.term": "la durée du contrat, dans son journal",
         "owner.name": "Échéances de {name}",
         "feed.description": "Échéances calculées par `deadlines` à partir des journaux "
                             "d'événements ; chaque événement explique le calcul de sa date.",
@@ -201,14 +204,20 @@ def record_commands(tracked: Iterable[Tracked], file_of: Callable[[Tracked], str
         rule = t.deadline.rule
         if rule.kind != "obligation" or t.deadline.due is None:
             continue
-        if t.trigger is None:
+        term_event = record_event(rule)
+        if term_event is not None:
+            # the term in force: a notice after its last day still counts for the next term
+            if t.status not in ("pending", "missed") or (t.log.path, rule.key) in taken:
+                continue
+            taken.add((t.log.path, rule.key))
+        elif t.trigger is None:
             if t.status != "pending" or (t.log.path, rule.key) in taken:
                 continue
             taken.add((t.log.path, rule.key))
         elif t.status not in ("pending", "missed"):
             continue
         kinds = fulfilling_types(rule.id)
-        what = kinds[0] if len(kinds) == 1 else f"{GENERIC_DONE} --rule {rule.id}"
+        what = term_event or (kinds[0] if len(kinds) == 1 else f"{GENERIC_DONE} --rule {rule.id}")
         ref = f" --ref {shlex.quote(t.trigger.id)}" if t.trigger is not None else ""
         commands[t.uid] = f"deadlines record {shlex.quote(file_of(t))} {what}{ref}"
     return commands
@@ -266,8 +275,13 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
         lines.append(f"{labels['trigger']}: {event_label(t.trigger)} "
                      f"({t.trigger.at_text}){note}")
     src = rule.source
-    lines.append(f"{labels['source']}: {contract.agreement}, clause {src.clause}, seed line(s) "
-                 f"{', '.join(map(str, src.lines))}: « {src.quote} »")
+    if rule.origin == "contract":  # the contract's own term, not its agreement's text
+        where = f", line {src.lines[0]}" if src.lines else ""
+        lines.append(f"{labels['source']}: {labels['contract.term']} ({Path(log.path).name}"
+                     f"{where}): {src.quote}")
+    else:
+        lines.append(f"{labels['source']}: {contract.agreement}, clause {src.clause}, seed "
+                     f"line(s) {', '.join(map(str, src.lines))}: « {src.quote} »")
     lines.append(f"{labels['count']}:")
     lines += [f"- {step}" for step in t.deadline.trace]
     if t.deadline.alternatives:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from .eventlog import ContractLog
+from .terms import summary_for
 from .tracking import Tracked, track
 
 ALERT_STATES = ("missed", "late", "due-within")
@@ -51,6 +52,8 @@ class Row:
     owner_address: str | None
     path: str  # the event log
     contract_owner: str | None = None  # the contract's own owner (`owner:`), if any
+    # the contract's term: "renews on ... unless notice by ...", "ends on ...", "terminated on"
+    term: str | None = None
 
     def json(self) -> dict[str, Any]:
         """The row as `status --format json` prints it (keys in the README)."""
@@ -60,7 +63,7 @@ class Row:
             "title": self.title, "due": self.due, "status": self.status, "alert": self.alert,
             "actor": self.actor, "side": self.side, "trigger": self.trigger,
             "clause": self.clause, "uid": self.uid, "record": self.record,
-            "owner": self.owner,
+            "owner": self.owner, "term": self.term,
         }
 
 
@@ -84,6 +87,7 @@ def rows_of(log: ContractLog, as_of: datetime, until: datetime | None = None,
     out: list[Row] = []
     default = log.contract.owners.default
     contract_owner = str(default) if default is not None else None
+    term = summary_for(log, as_of)
     for t in items:
         end = t.due_end
         rule = t.deadline.rule
@@ -105,7 +109,7 @@ def rows_of(log: ContractLog, as_of: datetime, until: datetime | None = None,
             trigger=t.trigger.id if t.trigger else None, clause=rule.source.clause,
             action=rule.action, action_fr=rule.action_in("fr"), uid=t.uid, key=t.key,
             record=commands.get(t.uid), owner=owner, owner_address=address, path=log.path,
-            contract_owner=contract_owner,
+            contract_owner=contract_owner, term=term,
         ))
     return out
 

@@ -84,6 +84,8 @@ class Rule:
     # "at least 7 clear days": neither the trigger (or target) day nor the day of acting counts
     clear: bool = False
     either: str = "both"  # for actor either: by | other | both (see EITHER)
+    # "rulebook", or "contract" for a rule the contract's own log sets (its term: terms.py)
+    origin: str = "rulebook"
 
     def title_in(self, lang: str) -> str:
         return self.title_fr if lang == "fr" and self.title_fr else self.title

@@ -32,6 +32,7 @@ from .engine import (
 from .eventlog import ContractLog, LoggedEvent, fulfilled_rules, resolve_target
 from .moments import Moment
 from .periods import add_months, end_of_day, start_of_day
+from .terms import contract_end, end_at_termination, track_terms
 
 STATUSES = ("pending", "met", "late", "missed", "withdrawn", "open", "closed", "undated")
 
@@ -132,8 +133,9 @@ def track(log: ContractLog, as_of: datetime, horizon_months: int = DEFAULT_HORIZ
                 slot[rule_id] = event
     out: list[Tracked] = []
     for event in log.events:
-        if event.kind != "trigger" or event.type == "contract_start":
-            continue
+        if event.kind != "trigger" or event.type == "contract_start" \
+                or event.type not in book.events:
+            continue  # a `terminated` its rulebook sets no rules off: the terms below end it
         fulfilled = {rule: e.at for rule, e in done.get(event.id, {}).items()}
         result = compute(book, event.type, event.at, settings, severity=event.severity,
                          fulfilled=fulfilled)
@@ -143,8 +145,8 @@ def track(log: ContractLog, as_of: datetime, horizon_months: int = DEFAULT_HORIZ
                               done=done.get(event.id, {}).get(deadline.rule.id))
             _status(tracked, as_of, event.id in withdrawn, withdrawal(log, event.id))
             out.append(tracked)
+    until = add_months(as_of.astimezone(settings.zone).date(), horizon_months)[0]
     if "contract_start" in book.events:
-        until = add_months(as_of.astimezone(settings.zone).date(), horizon_months)[0]
         result = compute(book, "contract_start", log.contract.start, settings,
                          recurring_until=until)
         log.warnings.extend(w for w in result.warnings if w not in log.warnings)
@@ -154,7 +156,12 @@ def track(log: ContractLog, as_of: datetime, horizon_months: int = DEFAULT_HORIZ
             tracked.done = _match_recurring(tracked, start_done.get(deadline.rule.id, []), used)
             _status(tracked, as_of, False, None)
             out.append(tracked)
+    terms = track_terms(log, as_of, until, live)
+    out.extend(terms.items)
     _resolve_rights(out, as_of)
+    end = contract_end(log, terms)
+    if end is not None:
+        end_at_termination(out, log, end)
     # A fact dated in the future (a planned maintenance window, a planned end-of-life) is
     # known today at the latest: cap at the start of the as-of day, never at the clock time.
     today = datetime.combine(as_of.astimezone(UTC).date(), datetime.min.time(), tzinfo=UTC)

@@ -24,6 +24,7 @@ from typing import Any
 
 from deadlines import api, rulebook
 from deadlines.eventlog import FULFILMENTS, GENERIC_DONE, WITHDRAWN
+from deadlines.terms import TERM_RULES
 
 SCHEMA = Path(__file__).resolve().parent.parent / "deadlines" / "schemas" / \
     "event-log.schema.json"
@@ -55,7 +56,7 @@ def agreement_clause(name: str) -> dict[str, Any]:
             "contract": {"properties": {
                 "region": {"enum": list(book.regions)} if book.regions else False,
                 "owners": {"propertyNames": {"enum": list(dict.fromkeys(
-                    r.id for r in book.rules))}},
+                    [*(r.id for r in book.rules), *TERM_RULES]))}},
             }},
             "events": {"items": event},
         }},

@@ -86,13 +86,17 @@ def test_rules_events_lists_just_the_events() -> None:
 
 
 def test_the_events_are_exactly_what_a_log_of_the_agreement_may_record() -> None:
-    """Triggers from the rulebook, the fulfilments of its own rules, done and withdrawn."""
+    """Triggers from the rulebook, the fulfilments of its own rules, the contract's own events
+    (its term and its end, deadlines.terms), done and withdrawn."""
+    from deadlines.terms import TERM_EVENTS
+
     for name in rulebook.available():
         book = rulebook.load(name)
         listed = {e["type"] for e in api.agreement_info(name)["events"]}
         ids = {r.id for r in book.rules}
         own = {kind for kind, closes in FULFILMENTS.items() if set(closes) & ids}
-        assert listed == set(book.events) | own | {"done", "withdrawn"}, name
+        assert listed == set(book.events) | own | set(TERM_EVENTS) | {"done", "withdrawn"}, \
+            name
 
 
 def test_rules_json_has_the_same_facts() -> None:
