@@ -229,9 +229,9 @@ def events_of(book: Rulebook) -> list[dict[str, Any]]:
 
     for name in TERM_EVENTS:  # the contract's own events, whatever its agreement
         meaning = EVENT_MEANINGS[name]
-        own = next((r for r in rows if r["type"] == name), None)
-        if own is not None:  # the agreement's own trigger of that name (post-termination duties)
-            own["meaning"] += f" Also, for every agreement: {meaning}"
+        same = next((r for r in rows if r["type"] == name), None)
+        if same is not None:  # the agreement's own trigger of that name (post-termination duties)
+            same["meaning"] += f" Also, for every agreement: {meaning}"
             continue
         rows.append({"type": name, "kind": "contract",
                      "closes": [NOTICE] if name != "terminated" else [], "meaning": meaning})
