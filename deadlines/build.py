@@ -24,8 +24,9 @@ from .feednames import (
     contract_scope,
     path_for,
 )
-from .feeds import FEED_SIZE_WARNING, LABELS, PRODID, Entry, FeedOptions, entries, render
+from .feeds import FEED_SIZE_WARNING, PRODID, Entry, FeedOptions, entries, render
 from .icswriter import cancel_every_event
+from .labels import LABELS
 from .safeio import (
     clean_stale_temporaries,
     fault,
