@@ -198,7 +198,7 @@ def _table(result: Computation) -> list[str]:
         if d.occurrence is not None:
             rule += f" #{d.occurrence}"
         lines.append(f"{due:<25} {rule:<30} {actor:<{width}} {d.rule.action}")
-        lines.append(f"{'':<25} clause {d.rule.source.clause}, seed line "
+        lines.append(f"{'':<25} clause {d.rule.source.clause}, {result.rulebook.line_word} "
                      f"{', '.join(map(str, d.rule.source.lines))}"
                      + (f"; if missed: {d.rule.consequence}"
                         if d.rule.consequence and d.rule.consequence != "Not stated in the text."
@@ -244,7 +244,7 @@ def _explanation(d: Deadline, result: Computation) -> str:
     rule = d.rule
     out = [f"{rule.id}: {rule.title}" + (f" (severity {rule.severity})" if rule.severity else "")
            + (f", occurrence {d.occurrence}" if d.occurrence is not None else "")]
-    out.append(f"  Clause {rule.source.clause}, seed line(s) "
+    out.append(f"  Clause {rule.source.clause}, {result.rulebook.line_word}(s) "
                f"{', '.join(map(str, rule.source.lines))}: « {rule.source.quote} »")
     out.append(f"  Who: {who_words(rule, result.giver, result.event)}. What: {rule.action}")
     out.append(f"  If missed: {rule.consequence}")

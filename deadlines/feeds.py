@@ -200,7 +200,8 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
         lines.append(f"{labels['trigger']}: {event_label(t.trigger)} "
                      f"({t.trigger.at_text}){note}")
     src = rule.source
-    lines.append(f"{labels['source']}: {contract.agreement}, clause {src.clause}, seed line(s) "
+    lines.append(f"{labels['source']}: {contract.agreement}, clause {src.clause}, "
+                 f"{log.rulebook.line_word}(s) "
                  f"{', '.join(map(str, src.lines))}: « {src.quote} »")
     lines.append(f"{labels['count']}:")
     lines += [f"- {step}" for step in t.deadline.trace]

@@ -154,6 +154,7 @@ class Rulebook:
     source_lines: tuple[int, int] | None = None
     fulfilments: dict[str, str] = field(default_factory=dict)  # fulfilment type -> meaning
     extends: str | None = None  # the id of the rulebook this one extends
+    line_word: str = "line"  # how outputs cite a line of the text: "line 14", "seed line 201"
 
     def rules_for(self, event: str) -> list[Rule]:
         return [r for r in self.rules if event in r.events]

@@ -53,7 +53,7 @@ SUMMER_FIELDS = ("label", "windows", "while_summer_time_in")
 PARTY_FIELDS = ("name", "label")
 LAW_FIELDS = ("name", "clause", "lines", "quote", "weekend_extension", "weekend_extension_note")
 REGION_FIELDS = ("timezone", "calendar", "law")
-SOURCE_FIELDS = ("file", "lines")
+SOURCE_FIELDS = ("file", "lines", "called")
 EVENT_FIELDS = ("meaning", "by")
 _EVENT_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _PARTY_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -104,6 +104,7 @@ def read(doc: Located) -> Rulebook:
         default_region=default_region,
         event_by=event_by,
         source_lines=_source_lines(top),
+        line_word=_line_word(top),
         fulfilments=_fulfilments(top, events),
     )
     _rules(top, book)
@@ -171,7 +172,7 @@ def _governing_law(top: Fields) -> GoverningLaw:
 
 
 def _source(fields: Fields, clause_required: bool = True) -> Source:
-    lines = fields.line_numbers("lines", "a list of seed line numbers")
+    lines = fields.line_numbers("lines", "a list of line numbers of the contract text")
     clause = fields.need("clause") if clause_required else fields.text("clause") or ""
     return Source(clause=clause, lines=lines, quote=fields.need("quote"))
 
@@ -181,8 +182,15 @@ def _source_lines(top: Fields) -> tuple[int, int] | None:
     src.only(SOURCE_FIELDS)
     if src.get("lines") is None:
         return None
-    lines = src.line_numbers("lines", "[first, last] seed line numbers")
+    lines = src.line_numbers("lines", "[first, last] line numbers of the contract text")
     return lines[0], lines[-1]
+
+
+def _line_word(top: Fields) -> str:
+    """How outputs cite a line of the text: `source.called` before "line" ("seed line 201"),
+    or "line" alone."""
+    called = top.mapping("source").text("called")
+    return f"{called} line" if called else "line"
 
 
 def _events(top: Fields, sides: tuple[str, str]) -> tuple[dict[str, str], dict[str, str]]:
