@@ -88,6 +88,20 @@ def test_every_log_we_ship_is_valid_by_the_schema_and_the_tool(path: Path) -> No
     eventlog.load(path)
 
 
+TUTORIAL_LOGS = sorted((ROOT / "docs" / "examples" / "tutorial" / "events").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", TUTORIAL_LOGS, ids=[p.name for p in TUTORIAL_LOGS])
+def test_a_log_of_a_rulebook_of_ones_own_is_valid_by_the_generic_schema(path: Path) -> None:
+    """docs/your-own-contract.md: its log names the generic schema; the shipped one would not
+    know its rulebook's events."""
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first.endswith("/deadlines/schemas/event-log.schema.json")
+    assert (path.parent / first.split("$schema=")[1]).resolve() == GENERIC_FILE
+    assert list(GENERIC.iter_errors(load_path(path).data)) == []
+    eventlog.load(path)
+
+
 def test_one_complete_example_per_agreement() -> None:
     agreements = sorted(eventlog.load(p).contract.agreement for p in EXAMPLES)
     assert agreements == rulebook.available()
