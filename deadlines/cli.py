@@ -18,7 +18,7 @@ from . import api, authoring
 from .engine import Computation, Deadline, owed_by, who_words
 from .errors import EXIT_BAD_INPUT, DeadlinesError
 from .safeio import ENVIRONMENT_ERRNOS
-from .vocabulary import EITHER_PARTY, LANGUAGES, By, Roll
+from .vocabulary import DONE_EVENT, EITHER_PARTY, LANGUAGES, By, Roll
 
 EXIT_INTERNAL = 3
 
@@ -277,7 +277,7 @@ def _rule_rows(rules: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]
             period += f" from {row['from']}"
         level = f" [{row['severity']}]" if row["severity"] else ""
         own = [c for c in row["fulfilled_by"] if " --rule " not in c]
-        closed = ", ".join(own) or ("done" if row["fulfilled_by"] else "-")
+        closed = ", ".join(own) or (DONE_EVENT if row["fulfilled_by"] else "-")
         rows.append([row["id"] + level, row["kind"], event, row["direction"], period,
                      row["actor"], closed, f"{row['source']['clause']} (line "
                      f"{','.join(map(str, row['source']['lines']))})"])

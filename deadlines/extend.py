@@ -171,9 +171,15 @@ def _rules(parent: Located, child: Located, out: Located) -> list[Any]:
             rules.append(_merged(parent, ("rules", index), child, ("rules", match), to, out))
             used.add(match)
     for index, rule in enumerate(own):
-        if index not in used:
-            _take(child, ("rules", index), ("rules", len(rules)), out)
-            rules.append(rule)
+        if index in used:
+            continue
+        if isinstance(rule, dict) and "title" not in rule and "event" not in rule:
+            # neither a change to an inherited rule nor a whole new one: most likely a typo
+            raise child.error(("rules", index, "id"), f"no inherited rule {_rule_key(rule)[0]!r}"
+                              " to change (a new rule needs its title, event, actor, action "
+                              "and source)")
+        _take(child, ("rules", index), ("rules", len(rules)), out)
+        rules.append(rule)
     if not rules:
         raise DeadlinesError("no rule is left once the removed ones are gone",
                              file=child.file, line=child.line(("remove",)), field="remove")

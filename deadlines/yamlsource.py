@@ -81,6 +81,8 @@ class Located:
 
     def error(self, path: FieldPath, message: str) -> DeadlinesError:
         file, written = self.origin(path)
+        if file != self.file:  # an inherited part: say which file it was read for
+            message += f" (inherited by {self.file})"
         return DeadlinesError(message, file=file, line=self.line(path),
                               field=dotted(written) or None)
 
