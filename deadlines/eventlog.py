@@ -27,9 +27,6 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 EVENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 MAX_EVENTS = 10_000
 
-# Which event closes which rule is the rulebook's (`fulfilled_by:`); these two are the format's.
-GENERIC_DONE = DONE_EVENT
-WITHDRAWN = WITHDRAWN_EVENT
 CONTRACT_FIELDS = ("id", "agreement", "start", "timezone", "calendar", "role", "name", "region",
                    "roll", "reminders")
 EVENT_FIELDS = ("id", "type", "at", "ref", "note", "severity", "rule", "by")
@@ -96,7 +93,7 @@ def effective_withdrawals(events: list[LoggedEvent]) -> set[str]:
     """
     withdrawn: set[str] = set()
     for event in reversed(events):
-        if event.type == WITHDRAWN and event.ref and event.id not in withdrawn:
+        if event.type == WITHDRAWN_EVENT and event.ref and event.id not in withdrawn:
             withdrawn.add(event.ref)
     return withdrawn
 
@@ -231,7 +228,7 @@ class _LogParser:
         kind = data.need("type")
         event_kind = book.event_kind(kind)
         if event_kind is None:
-            known = sorted({*book.events, *book.fulfilments, GENERIC_DONE, WITHDRAWN})
+            known = sorted({*book.events, *book.fulfilments, DONE_EVENT, WITHDRAWN_EVENT})
             raise data.fail("type", f"unknown event type {kind!r} for {book.id}; expected one "
                             f"of {', '.join(known)}")
         at_text = data.need("at")
@@ -273,7 +270,7 @@ class _LogParser:
     def rule(self, data: Fields, book: Rulebook, kind: str) -> str | None:
         """The rule a `done` fulfils (only a `done` names one)."""
         rule = data.text("rule")
-        if kind == GENERIC_DONE:
+        if kind == DONE_EVENT:
             if rule is None:
                 raise data.fail("rule", "a 'done' event names the rule it fulfils")
             if rule not in {r.id for r in book.rules}:
@@ -288,7 +285,7 @@ class _LogParser:
             if event.ref is not None:
                 raise data.fail("ref", "a trigger event does not take a ref")
             return
-        if event.type == WITHDRAWN:
+        if event.type == WITHDRAWN_EVENT:
             if event.ref is None:
                 raise data.fail("ref", "a withdrawal names the event it withdraws")
             if not any(e.id == event.ref for e in earlier):

@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .eventlog import GENERIC_DONE, LoggedEvent, reminder_period
+from .eventlog import LoggedEvent, reminder_period
 from .labels import LABELS
 from .periods import add_months, shift, start_of_day
 from .state import FeedState, Stamp
 from .tracking import Tracked, sort_key
-from .vocabulary import CANCELLED_STATUSES, EITHER_PARTY, Either, Kind, Side, Status
+from .vocabulary import CANCELLED_STATUSES, DONE_EVENT, EITHER_PARTY, Either, Kind, Side, Status
 
 PRODID = "-//deadlines//deadlines contract deadline feeds//EN"
 UID_DOMAIN = "deadlines"
@@ -143,7 +143,7 @@ def record_commands(tracked: Iterable[Tracked], file_of: Callable[[Tracked], str
         elif t.status not in (Status.PENDING, Status.MISSED):
             continue
         kinds = t.log.rulebook.fulfilment_types(rule.id)
-        what = kinds[0] if len(kinds) == 1 else f"{GENERIC_DONE} --rule {rule.id}"
+        what = kinds[0] if len(kinds) == 1 else f"{DONE_EVENT} --rule {rule.id}"
         ref = f" --ref {shlex.quote(t.trigger.id)}" if t.trigger is not None else ""
         commands[t.uid] = f"deadlines record {shlex.quote(file_of(t))} {what}{ref}"
     return commands
