@@ -9,8 +9,9 @@ import os
 from pathlib import Path
 
 import pytest
+from duedates import due
 
-from deadlines import api, rulebook
+from deadlines import rulebook
 from deadlines.errors import DeadlinesError
 
 PARENT = """\
@@ -65,17 +66,15 @@ def child(folder: Path, body: str, parent: str = "hosting.yaml") -> str:
                  + body)
 
 
-def dues(book: str, event: str = "breach_notice", when: str = "2026-03-02") -> dict[str, str]:
-    return {d["rule"]: d["due"] for d in api.compute_json(book, event, when)["deadlines"]}
-
-
 def test_an_inherited_rule_changed_by_id(tmp_path: Path) -> None:
     """The parent's cure is 30 days (2 March + 30 = 1 April); the child's 10 days (12 March).
     The right to terminate, inherited as it is, follows the child's cure: 13 March."""
     book = child(tmp_path, "rules:\n  - {id: cure, period: 10 days}\n")
-    assert dues(str(tmp_path / "hosting.yaml")) == {"cure": "2026-04-01",
-                                                    "terminate": "2026-04-02"}
-    assert dues(book) == {"cure": "2026-03-12", "terminate": "2026-03-13"}
+    parent = str(tmp_path / "hosting.yaml")
+    assert due(parent, "breach_notice", "2026-03-02", "cure") == "2026-04-01"
+    assert due(parent, "breach_notice", "2026-03-02", "terminate") == "2026-04-02"
+    assert due(book, "breach_notice", "2026-03-02", "cure") == "2026-03-12"
+    assert due(book, "breach_notice", "2026-03-02", "terminate") == "2026-03-13"
     cure = rulebook.load(book).rules[0]
     assert (cure.title, cure.source.quote, cure.fulfilled_by) == (
         "Cure period", "within thirty days", ("breach_cured",))  # the rest is inherited
@@ -92,8 +91,11 @@ def test_removed_and_new_rules(tmp_path: Path) -> None:
                  "    action: Acknowledge receipt.\n    clause: '7.1'\n    lines: [11]\n"
                  "    quote: acknowledge\n")
     assert [r.id for r in rulebook.load(book).rules] == ["cure", "acknowledge"]
-    assert dues(book, when="2026-03-02T10:00") == {"cure": "2026-04-01",
-                                                   "acknowledge": "2026-03-03T10:00:00+00:00"}
+    assert due(book, "breach_notice", "2026-03-02T10:00", "cure") == "2026-04-01"
+    assert due(book, "breach_notice", "2026-03-02T10:00", "acknowledge") == \
+        "2026-03-03T10:00:00+00:00"
+    with pytest.raises(AssertionError, match="terminate not set off"):
+        due(book, "breach_notice", "2026-03-02", "terminate")
 
 
 def test_mappings_merge_key_by_key_and_null_removes(tmp_path: Path) -> None:
@@ -112,19 +114,19 @@ def test_a_chain_of_extensions_by_relative_path(tmp_path: Path) -> None:
     premium = child(tmp_path, "rules:\n  - {id: cure, period: 10 days}\n")
     platinum = write(tmp_path, "more/platinum.yaml", "extend: ../premium.yaml\nid: platinum\n"
                      "name: Platinum\nrules:\n  - {id: cure, period: 5 days}\n")
-    assert dues(platinum)["cure"] == "2026-03-07"
-    assert dues(premium)["cure"] == "2026-03-12"
+    assert due(platinum, "breach_notice", "2026-03-02", "cure") == "2026-03-07"
+    assert due(premium, "breach_notice", "2026-03-02", "cure") == "2026-03-12"
 
 
 def test_an_edited_parent_is_read_again(tmp_path: Path) -> None:
     """`deadlines serve` rebuilds when a rulebook changes: a child must not keep its parent's
     old rules."""
     book = child(tmp_path, "")
-    assert dues(book)["cure"] == "2026-04-01"
+    assert due(book, "breach_notice", "2026-03-02", "cure") == "2026-04-01"
     parent = tmp_path / "hosting.yaml"
     parent.write_text(PARENT.replace("period: 30 days", "period: 20 days"), encoding="utf-8")
     os.utime(parent, ns=(1, 1))  # a different version even within one clock tick
-    assert dues(book)["cure"] == "2026-03-22"
+    assert due(book, "breach_notice", "2026-03-02", "cure") == "2026-03-22"
 
 
 @pytest.mark.parametrize(("body", "where", "message"), [
