@@ -35,13 +35,22 @@ if TYPE_CHECKING:
     from .tracking import Tracked
 
 
+# The command-line option of each setting a one-off count may override.
+OPTIONS = {"timezone": "--tz", "calendar": "--calendar", "roll": "--roll", "region": "--region"}
+
+
 def compute(agreement: str, event: str, when: object, *, severity: str | None = None,
             region: str | None = None, tz: str | None = None, calendar: object = None,
             roll: str | None = None, by: str | None = None) -> Computation:
     """Every deadline that EVENT at WHEN sets off under AGREEMENT. `by` (us or them): who gave
     the notice, for the rules either party may owe (the rulebook's default otherwise)."""
     book = rulebooks.load(agreement)
-    settings = Settings.resolve(book, tz=tz, calendar=calendar, roll=roll, region=region)
+    try:
+        if calendar is not None:  # checked now, not mid-count (see check_calendar)
+            rulebooks.check_calendar(calendar)
+        settings = Settings.resolve(book, tz=tz, calendar=calendar, roll=roll, region=region)
+    except DeadlinesError as exc:  # named by the option that gave the value
+        raise DeadlinesError(exc.message, field=OPTIONS.get(exc.field or "")) from None
     warnings: list[str] = []
     trigger = parse_when(when, settings.zone, warnings)
     return _compute(book, event, trigger, settings, severity=severity, warnings=warnings, by=by)

@@ -286,17 +286,19 @@ def _read(doc: Located) -> tuple[Rulebook, list[str]]:
 def check_calendar(value: Any) -> None:
     """A business calendar that can be counted on, checked when a file is read rather than
     mid-count: a shape CalendarSpec reads, a country the holidays package knows, and at least
-    one business day a week (with none, a business-day count would never end)."""
+    one business day a week (with none, a business-day count would never end). Every error
+    names the field `calendar`."""
     from .calendars import BusinessCalendar, CalendarSpec
 
     try:
         spec = CalendarSpec.parse(value)
+        if spec.weekend is not None and len(spec.weekend) >= 7:
+            raise DeadlinesError("the weekend covers all seven days; a calendar needs at least "
+                                 "one business day a week")
+        BusinessCalendar(spec).validate()
     except (TypeError, ValueError, AttributeError, KeyError):
         raise DeadlinesError("expected a calendar such as FR or AU-VIC, or a mapping {country, "
                              "subdiv, categories: [...], extra: [YYYY-MM-DD, ...], removed: "
-                             "[...], weekend: [sat, sun]}") from None
-    if spec.weekend is not None and len(spec.weekend) >= 7:
-        raise DeadlinesError("the weekend covers all seven days; a calendar needs at least one "
-                             "business day a week")
-    BusinessCalendar(spec).validate()
-
+                             "[...], weekend: [sat, sun]}", field="calendar") from None
+    except DeadlinesError as exc:
+        raise DeadlinesError(exc.message, field="calendar") from None
