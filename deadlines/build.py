@@ -27,17 +27,9 @@ from .feednames import (
     owner_scope,
     path_for,
 )
-from .feeds import (
-    FEED_SIZE_WARNING,
-    LABELS,
-    PRODID,
-    Entry,
-    FeedOptions,
-    entries,
-    one_line,
-    render,
-)
+from .feeds import FEED_SIZE_WARNING, PRODID, Entry, FeedOptions, entries, one_line, render
 from .icswriter import cancel_every_event
+from .labels import LABELS
 from .safeio import (
     clean_stale_temporaries,
     fault,

@@ -40,20 +40,35 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .engine import Alternative, Deadline, Settings, _settle, count
+from .engine import Alternative, Deadline, _settle, count
 from .errors import DeadlinesError
 from .moments import Moment, parse_when
-from .periods import Direction, Period, Unit, count_calendar, end_of_day, fmt_day
+from .periods import Period, Unit, count_calendar, end_of_day, fmt_day
 from .rulebook import Rule, Source
+from .settings import Settings
+from .vocabulary import (
+    CONTRACT_EVENTS,
+    EITHER_PARTY,
+    NON_RENEWAL_EVENT,
+    RENEWED_EVENT,
+    START_EVENT,
+    TERMINATED_EVENT,
+    Align,
+    Direction,
+    Either,
+    Kind,
+    Status,
+)
 
 if TYPE_CHECKING:
     from .eventlog import ContractLog, LoggedEvent
     from .tracking import Tracked
 
-NON_RENEWAL = "non_renewal_notice_given"
-RENEWED = "renewed"
-TERMINATED = "terminated"
-TERM_EVENTS = (NON_RENEWAL, RENEWED, TERMINATED)
+# The contract's own event types are the format's words (vocabulary.CONTRACT_EVENTS).
+NON_RENEWAL = NON_RENEWAL_EVENT
+RENEWED = RENEWED_EVENT
+TERMINATED = TERMINATED_EVENT
+TERM_EVENTS = CONTRACT_EVENTS
 EVENT_MEANINGS = {
     NON_RENEWAL: "Contract term (any agreement; needs term: in the contract): notice of "
                  "non-renewal was given. On or before the last day for notice, the contract "
@@ -234,14 +249,17 @@ def _source(log: ContractLog) -> Source:
     return Source(CLAUSE, (term.line,) if term.line else (), f"term: {term.describe()}")
 
 
-def _rule(log: ContractLog, rule_id: str, kind: str, title: str, title_fr: str, action: str,
+def _rule(log: ContractLog, rule_id: str, kind: Kind, title: str, title_fr: str, action: str,
           action_fr: str, consequence: str, period: Period | None, direction: Direction
           ) -> Rule:
-    return Rule(id=rule_id, title=title, kind=kind, events=("contract_start",), period=period,
-                direction=direction, align="anchor", anchor_rule=None, schedule=None,
-                severity=None, actor="either", action=action, consequence=consequence,
+    """A rule of the contract's own (`origin` contract): either side may act on it."""
+    closers = (NON_RENEWAL, RENEWED) if rule_id == NOTICE else ()
+    return Rule(id=rule_id, title=title, kind=kind, events=(START_EVENT,), period=period,
+                direction=direction, align=Align.ANCHOR, anchor_rule=None, schedule=None,
+                severity=None, actor=EITHER_PARTY, action=action, consequence=consequence,
                 source=_source(log), note="", readings=(), title_fr=title_fr,
-                action_fr=action_fr, either="both", origin="contract")
+                action_fr=action_fr, either=Either.BOTH, fulfilled_by=closers,
+                origin="contract")
 
 
 @dataclass
@@ -315,7 +333,7 @@ def track_terms(log: ContractLog, as_of: datetime, until: date,
             # contract renewed), the decision window is closed rather than missed
             term_over = end_of_day(t.deadline.anchor.day, zone)
             if as_of >= term_over:
-                t.status = "closed"
+                t.status = Status.CLOSED
     return out
 
 
@@ -346,24 +364,24 @@ def _term_end(log: ContractLog, span: Span, state: TermState, as_of: datetime) -
     else:
         action = f"The term renews on {fmt_day(following)} for {renewal}."
         action_fr = f"La période se renouvelle le {following.isoformat()} pour {renewal}."
-    rule = _rule(log, TERM_END, "limit", "End of the contract term", "Fin de la période du "
+    rule = _rule(log, TERM_END, Kind.LIMIT, "End of the contract term", "Fin de la période du "
                  "contrat", action, action_fr, "None: the term ends on this day.",
                  term.initial if span.number == 1 else renewal, Direction.AFTER)
     due, steps = _settle(span.last, list(span.trace), settings, Direction.AFTER,
-                         settings.calendar, "limit")
+                         settings.calendar, Kind.LIMIT)
     alternatives = []
     if span.alternative is not None:
         other_day, other_steps = span.alternative
         alternatives.append(Alternative("the start day not counted (as for a period after an "
                                         "event)", other_day, tuple(other_steps)))
     start = log.contract.start
-    deadline = Deadline(rule, "contract_start", start, Moment.of_due(span.first, settings.zone),
+    deadline = Deadline(rule, START_EVENT, start, Moment.of_due(span.first, settings.zone),
                         f"from the start of term {span.number}", due, steps, alternatives,
                         occurrence=span.number)
-    tracked = Tracked(log, deadline, None, "pending")
+    tracked = Tracked(log, deadline, None, Status.PENDING)
     end = tracked.due_end
     assert end is not None
-    tracked.status = "closed" if as_of >= end else "pending"
+    tracked.status = Status.CLOSED if as_of >= end else Status.PENDING
     return tracked
 
 
@@ -378,20 +396,20 @@ def _notice(log: ContractLog, span: Span, notice: Period, notices: list[LoggedEv
     target = Moment.of_due(span.last, zone)
     warnings: list[str] = []
     due, steps = count(target, notice, Direction.BEFORE, settings, None, warnings,
-                       what="the non-renewal notice", kind="obligation")
+                       what="the non-renewal notice", kind=Kind.OBLIGATION)
     head = (f"At least {notice} before the end of term {span.number}, its last day "
             f"({fmt_day(span.last)}).")
     alternatives = []
     if span.alternative is not None:
         other_end = span.alternative[0]
         other_due, other_steps = count(Moment.of_due(other_end, zone), notice, Direction.BEFORE,
-                                       settings, None, warnings, kind="obligation")
+                                       settings, None, warnings, kind=Kind.OBLIGATION)
         alternatives.append(Alternative(
             "the term's start day not counted: the term ends a day later",
             other_due, (f"At least {notice} before {fmt_day(other_end)}.", *other_steps)))
     following = span.last + timedelta(days=1)
     rule = _rule(
-        log, NOTICE, "obligation", "Last day to give notice of non-renewal",
+        log, NOTICE, Kind.OBLIGATION, "Last day to give notice of non-renewal",
         "Dernier jour pour donner le préavis de non-renouvellement",
         f"Decide whether to renew: to end the contract with this term, give written notice of "
         f"non-renewal by this day (then record non_renewal_notice_given); to keep it, record "
@@ -403,10 +421,10 @@ def _notice(log: ContractLog, span: Span, notice: Period, notices: list[LoggedEv
         f"se renouvelle le {following.isoformat()} pour {term.renewal}.",
         f"The term renews automatically on {fmt_day(following)} for {term.renewal}.",
         notice, Direction.BEFORE)
-    deadline = Deadline(rule, "contract_start", log.contract.start, target,
+    deadline = Deadline(rule, START_EVENT, log.contract.start, target,
                         f"from the end of term {span.number} ({fmt_day(span.last)})", due,
                         [head, *steps], alternatives, occurrence=span.number)
-    tracked = Tracked(log, deadline, None, "pending")
+    tracked = Tracked(log, deadline, None, Status.PENDING)
     day = tracked.due_day
     assert day is not None
     # the decision made during this term (or before it): a notice, else a renewal
@@ -420,7 +438,7 @@ def _notice(log: ContractLog, span: Span, notice: Period, notices: list[LoggedEv
     # a late notice is not used up: it takes effect at the end of the next term
     if done is not None:
         tracked.done = done
-        tracked.status = "met" if done.at.day <= day else "late"
+        tracked.status = Status.MET if done.at.day <= day else Status.LATE
         tracked.closed_at = done.instant(settings)
         if tracked.status == "late" and done.type == NON_RENEWAL:
             deadline.trace.append(
@@ -430,7 +448,7 @@ def _notice(log: ContractLog, span: Span, notice: Period, notices: list[LoggedEv
         return tracked
     end = tracked.due_end
     assert end is not None
-    tracked.status = "missed" if as_of >= end else "pending"
+    tracked.status = Status.MISSED if as_of >= end else Status.PENDING
     return tracked
 
 
@@ -479,7 +497,7 @@ def end_at_termination(items: list[Tracked], log: ContractLog,
         due_end = t.due_end
         if due_end is None or due_end <= day_end:
             continue
-        t.status = "withdrawn"
+        t.status = Status.WITHDRAWN
         t.closed_at = when
         t.deadline.trace.append(f"{why}: this deadline no longer applies.")
 
