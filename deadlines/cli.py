@@ -674,9 +674,11 @@ def import_(csv_file: str, events_dir: str, update: bool, verbose: bool) -> None
     a header row).
 
     Columns: id, agreement and start (required), timezone, calendar, region, role, roll, name,
-    owner (Name <address>); an empty cell leaves the field out. Every row is checked first;
-    an error is one line (CSV:ROW: column: what was expected, exit 2) and creates nothing. A
-    log that exists is never overwritten: its row is an error unless --update is given.
+    owner (Name <address>), and the term: term_initial, term_renewal, term_auto_renew (true or
+    false), term_notice, term_ends; an empty cell leaves the field out. Every row is checked
+    first; an error is one line (CSV:ROW: column: what was expected, exit 2) and creates
+    nothing. A log that exists is never overwritten: its row is an error unless --update is
+    given.
     """
     report = api.import_contracts(csv_file, events_dir, update=update)
     click.echo(f"{csv_file}: {len(report.created)} log(s) created, {len(report.updated)} "

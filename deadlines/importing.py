@@ -37,7 +37,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "id": ("id",), "agreement": ("agreement",), "start": ("start",),
     "timezone": ("timezone",), "calendar": ("calendar",), "region": ("region",),
     "role": ("role",), "roll": ("roll",), "name": ("name",), "owner": ("owner",),
+    "term_initial": ("term", "initial"), "term_renewal": ("term", "renewal"),
+    "term_auto_renew": ("term", "auto_renew"), "term_notice": ("term", "notice"),
+    "term_ends": ("term", "ends"),
 }
+BOOLEANS = {"true": "true", "yes": "true", "1": "true", "false": "false", "no": "false",
+            "0": "false"}  # a true-or-false cell, as spreadsheets write them
+BOOLEAN_COLUMNS = ("term_auto_renew",)
 REQUIRED = ("id", "agreement", "start")
 
 
@@ -60,6 +66,14 @@ class ImportReport:
     created: list[Path] = field(default_factory=list)
     updated: list[Path] = field(default_factory=list)
     unchanged: list[Path] = field(default_factory=list)
+
+
+def yaml_value(column: str, value: str) -> str:
+    """A cell as the YAML scalar of its field: true or false for a yes-or-no column, else
+    text that reads back as the cell."""
+    if column in BOOLEAN_COLUMNS:
+        return BOOLEANS[value.lower()]
+    return scalar(value)
 
 
 def scalar(value: str) -> str:
@@ -161,10 +175,10 @@ def _fields(cells: dict[str, str], indent: str) -> list[str]:
         if column not in cells:
             continue
         if len(target) == 1:
-            out.append(f"{indent}{target[0]}: {scalar(cells[column])}")
+            out.append(f"{indent}{target[0]}: {yaml_value(column, cells[column])}")
         else:
             nested.setdefault(target[0], []).append(
-                f"{indent}  {target[1]}: {scalar(cells[column])}")
+                f"{indent}  {target[1]}: {yaml_value(column, cells[column])}")
     for key, items in nested.items():
         out.append(f"{indent}{key}:")
         out += items
@@ -257,7 +271,7 @@ def merge_contract(text: str, cells: dict[str, str]) -> str:
     section = _Section(lines, top + 1, last, _indent_of(lines, top + 1, last, 2))
     for column, target in COLUMNS.items():
         if column in cells:
-            _set(section, target, cells[column], nl)
+            _set(section, target, yaml_value(column, cells[column]), nl)
     return "".join(section.lines)
 
 
@@ -273,7 +287,7 @@ def _set(section: _Section, path: tuple[str, ...], value: str, nl: str) -> None:
     pad = " " * section.indent
     key = path[0]
     if len(path) == 1:
-        new = f"{pad}{key}: {scalar(value)}"
+        new = f"{pad}{key}: {value}"
         if key not in keys:
             at = section.content_end()
             section.lines[at:at] = [new + nl]
@@ -282,7 +296,8 @@ def _set(section: _Section, path: tuple[str, ...], value: str, nl: str) -> None:
         head, comment = _value_and_comment(
             _KEY_LINE.match(section.lines[start].rstrip("\r\n"))["rest"])  # type: ignore[index]
         old = load_text(f"k:{head}\n", "<value>").data
-        if end == start + 1 and isinstance(old, dict) and old.get("k") == value:
+        wanted = load_text(f"k: {value}\n", "<value>").data
+        if end == start + 1 and isinstance(old, dict) and old == wanted:
             return  # the same value: the line stays as written
         section.lines[start:end] = [new + comment + nl]
         return
@@ -315,6 +330,9 @@ def plan(csv_path: str, events: str | Path, *, update: bool = False) -> list[Pla
         for required in REQUIRED:
             if required not in cells:
                 raise table.error(number, required, "required: this cell is empty")
+        for flag in BOOLEAN_COLUMNS:
+            if flag in cells and cells[flag].lower() not in BOOLEANS:
+                raise table.error(number, flag, f"{cells[flag]!r}: expected true or false")
         contract_id = cells["id"]
         if contract_id in seen:
             raise table.error(number, "id", f"{contract_id!r} is also on row {seen[contract_id]}")

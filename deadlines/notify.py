@@ -127,8 +127,14 @@ _MONTHS = {"en": ("January", "February", "March", "April", "May", "June", "July"
 def stage_of(row: Row, as_of: datetime) -> str | None:
     """The most urgent stage a deadline is in as of `as_of`, or None.
 
-    Only obligations with a date are alerted: a right opens (nobody misses it by not acting)
-    and a limit's period ending asks nothing of anyone."""
+    Only obligations with a date are alerted, and the end of a contract's last term (its
+    expiry: 7 days and 1 day before): a right opens (nobody misses it by not acting) and a
+    limit's period ending asks nothing of anyone."""
+    if row.ends_contract:
+        left = row.due_end - as_of
+        if row.status != "pending" or left < timedelta(0):
+            return None
+        return "1d" if left <= STAGE_LEAD["1d"] else "7d" if left <= STAGE_LEAD["7d"] else None
     if row.kind != "obligation":
         return None
     if row.status == "missed":
@@ -304,7 +310,8 @@ def plan(rows: Iterable[Row], state: NotifyState, channel: str, as_of: datetime,
     current: dict[str, str] = {}
     unaddressed = 0
     for row in rows:
-        if row.kind != "obligation" or row.status not in ("pending", "missed"):
+        if (row.kind != "obligation" and not row.ends_contract) \
+                or row.status not in ("pending", "missed"):
             continue
         recipient = row.owner_address or fallback
         if recipient is None:

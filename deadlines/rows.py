@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from .eventlog import ContractLog
-from .terms import summary_for
+from .terms import ends_contract, is_term_end, summary_for
 from .tracking import Tracked, track
 
 ALERT_STATES = ("missed", "late", "due-within")
@@ -54,6 +54,7 @@ class Row:
     contract_owner: str | None = None  # the contract's own owner (`owner:`), if any
     # the contract's term: "renews on ... unless notice by ...", "ends on ...", "terminated on"
     term: str | None = None
+    ends_contract: bool = False  # the last term's end: the contract expires (terms.py)
 
     def json(self) -> dict[str, Any]:
         """The row as `status --format json` prints it (keys in the README)."""
@@ -77,8 +78,10 @@ def owner_of(t: Tracked) -> tuple[str | None, str | None]:
 def rows_of(log: ContractLog, as_of: datetime, until: datetime | None = None,
             tracked: list[Tracked] | None = None) -> list[Row]:
     """Every dated deadline of one contract except the limits (a limit's period ending asks
-    nothing of anyone), in tracking order. `alert` says whether `status` lists it: missed, late,
-    or (when `until` is given) pending or open with its end between `as_of` and `until`."""
+    nothing of anyone) but the ends of the contract's terms (`status` shows a renewal or an
+    expiry that comes within its window), in tracking order. `alert` says whether `status`
+    lists it: missed, late, or (when `until` is given) pending or open with its end between
+    `as_of` and `until`."""
     from .api import due_iso
     from .feeds import record_commands
 
@@ -91,7 +94,8 @@ def rows_of(log: ContractLog, as_of: datetime, until: datetime | None = None,
     for t in items:
         end = t.due_end
         rule = t.deadline.rule
-        if end is None or rule.kind == "limit":
+        expiry = ends_contract(rule)
+        if end is None or (rule.kind == "limit" and not is_term_end(rule)):
             continue
         alert: str | None = None
         if t.status in ("missed", "late"):
@@ -109,7 +113,7 @@ def rows_of(log: ContractLog, as_of: datetime, until: datetime | None = None,
             trigger=t.trigger.id if t.trigger else None, clause=rule.source.clause,
             action=rule.action, action_fr=rule.action_in("fr"), uid=t.uid, key=t.key,
             record=commands.get(t.uid), owner=owner, owner_address=address, path=log.path,
-            contract_owner=contract_owner, term=term,
+            contract_owner=contract_owner, term=term, ends_contract=expiry,
         ))
     return out
 

@@ -88,6 +88,9 @@ TERM_UNITS = (Unit.DAYS, Unit.WEEKS, Unit.MONTHS, Unit.YEARS)
 NOTICE_UNITS = (*TERM_UNITS, Unit.BUSINESS_DAYS)
 MAX_TERMS = 1_000
 CLAUSE = "contract term"
+# the consequence of a term-end: whether the contract goes on (see `ends_contract`)
+RENEWS = "None: the contract goes on in the next term."
+ENDS = "The contract ends on this day."
 
 
 @dataclass(frozen=True)
@@ -365,7 +368,8 @@ def _term_end(log: ContractLog, span: Span, state: TermState, as_of: datetime) -
         action = f"The term renews on {fmt_day(following)} for {renewal}."
         action_fr = f"La période se renouvelle le {following.isoformat()} pour {renewal}."
     rule = _rule(log, TERM_END, Kind.LIMIT, "End of the contract term", "Fin de la période du "
-                 "contrat", action, action_fr, "None: the term ends on this day.",
+                 "contrat", action, action_fr,
+                 RENEWS if state.renews else ENDS,
                  term.initial if span.number == 1 else renewal, Direction.AFTER)
     due, steps = _settle(span.last, list(span.trace), settings, Direction.AFTER,
                          settings.calendar, Kind.LIMIT)
@@ -554,6 +558,16 @@ def summary_for(log: ContractLog, as_of: datetime, horizon_months: int = 12) -> 
     zone = log.settings.zone
     until = add_months(as_of.astimezone(zone).date(), horizon_months)[0]
     return summary(track_terms(log, as_of, until, live), as_of, zone)
+
+
+def is_term_end(rule: Rule) -> bool:
+    return rule.origin == "contract" and rule.id == TERM_END
+
+
+def ends_contract(rule: Rule) -> bool:
+    """A term-end after which no term follows: the contract's expiry, shown by `status` and
+    alerted by `notify` like a deadline (7 days and 1 day before)."""
+    return rule.origin == "contract" and rule.id == TERM_END and rule.consequence == ENDS
 
 
 def record_event(rule: Rule) -> str | None:
