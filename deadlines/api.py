@@ -405,13 +405,14 @@ def status_rows(events_dir: str, *, as_of: datetime, within: Period | str | time
 
 def notify(events_dir: str, out: str, *, as_of: datetime, smtp: str | None = None,
            sender: str | None = None, smtp_insecure: bool = False, webhook: str | None = None,
-           fallback: str | None = None, lang: str = "en", dry_run: bool = False
-           ) -> NotifyReport:
+           fallback: str | None = None, lang: str = "en", dry_run: bool = False,
+           outbox: str | None = None) -> NotifyReport:
     """`deadlines notify`: alert each owner of what newly entered a stage (deadlines.notify).
     SMTP credentials come from the environment only (DEADLINES_SMTP_USER and
     DEADLINES_SMTP_PASSWORD)."""
     from .notify import (
         Channel,
+        OutboxChannel,
         SmtpChannel,
         WebhookChannel,
         check_address,
@@ -427,13 +428,15 @@ def notify(events_dir: str, out: str, *, as_of: datetime, smtp: str | None = Non
         host, port = parse_host_port(smtp)
         channels.append(SmtpChannel(host, port, sender, insecure=smtp_insecure,
                                     credentials=smtp_credentials()))
-    elif sender is not None:
-        raise DeadlinesError("--from goes with --smtp")
+    elif sender is not None and outbox is None:
+        raise DeadlinesError("--from goes with --smtp or --outbox")
     if webhook is not None:
         channels.append(WebhookChannel(webhook))
+    if outbox is not None:
+        channels.append(OutboxChannel(outbox, sender or "deadlines@example.invalid"))
     if not channels and not dry_run:
-        raise DeadlinesError("notify needs --smtp HOST:PORT (with --from) or --webhook URL, or "
-                             "--dry-run to show what would be sent")
+        raise DeadlinesError("notify needs --smtp HOST:PORT (with --from), --webhook URL or "
+                             "--outbox DIR, or --dry-run to show what would be sent")
     if fallback is not None:
         check_address(fallback, "--to")
     return _notify(events_dir, out, as_of=as_of, channels=channels, lang=lang,

@@ -584,21 +584,24 @@ def status(events_dir: str, as_of: str | None, within: str, fmt: str, fail_on: s
 @click.option("--webhook", default=None, metavar="URL", envvar="DEADLINES_WEBHOOK_URL",
               help="POST each message as JSON ({text, deadlines}) to this https URL (a Slack, "
               "Mattermost or Teams incoming webhook); or set DEADLINES_WEBHOOK_URL.")
+@click.option("--outbox", default=None, metavar="DIR", type=click.Path(),
+              help="Write each message as an .eml file in DIR (for a mail system that picks "
+              "files up, or an archive); a written file counts as delivered.")
 @click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
               help="Language of the messages.")
 @click.option("--dry-run", is_flag=True,
               help="Print the messages a run would send; send nothing, record nothing.")
 @click.option("-v", "--verbose", is_flag=True, help="Say what was sent.")
 def notify(events_dir: str, out: str, as_of: str | None, smtp: str | None, sender: str | None,
-           fallback: str | None, smtp_insecure: bool, webhook: str | None, lang: str,
-           dry_run: bool, verbose: bool) -> None:
+           fallback: str | None, smtp_insecure: bool, webhook: str | None,
+           outbox: str | None, lang: str, dry_run: bool, verbose: bool) -> None:
     """Tell each owner what newly entered a stage (help text above)."""
     from .notify import subject, text_body
 
     moment = api.parse_as_of(as_of)
     report = api.notify(events_dir, out, as_of=moment, smtp=smtp, sender=sender,
                         smtp_insecure=smtp_insecure, webhook=webhook, fallback=fallback,
-                        lang=lang, dry_run=dry_run)
+                        lang=lang, dry_run=dry_run, outbox=outbox)
     _warn(report.warnings)
     if dry_run:
         for message in report.messages:

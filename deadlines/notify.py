@@ -79,6 +79,8 @@ LABELS: dict[str, dict[str, str]] = {
         "ours": "our side", "theirs": "the counterparty", "owner": "Owner",
         "moved": "Moved: it was due {old}; it is now due {new}.",
         "record": "When done, record it",
+        "renewed": "If it is renewed, record it",
+        "term_clause": "the contract's term (term: in {path})",
         "no_record": "Nothing to record: this occurrence can no longer be closed; the next "
                      "one is shown when it comes near.",
         "day": "{iso}, by the end of {weekday} {day} {month} {year} ({zone})",
@@ -105,6 +107,8 @@ LABELS: dict[str, dict[str, str]] = {
         "ours": "notre partie", "theirs": "le cocontractant", "owner": "Responsable",
         "moved": "Déplacée : l'échéance était le {old} ; elle est désormais le {new}.",
         "record": "Une fois fait, l'enregistrer",
+        "renewed": "S'il est renouvelé, l'enregistrer",
+        "term_clause": "la durée du contrat (term: dans {path})",
         "no_record": "Rien à enregistrer : cette occurrence ne peut plus être close ; la "
                      "suivante sera signalée à son approche.",
         "day": "{iso}, au plus tard à la fin du {weekday} {day} {month} {year} ({zone})",
@@ -405,12 +409,18 @@ def _details(alert: Alert, lang: str) -> list[tuple[str, str]]:
     if alert.moved_from is not None:
         lines.append(("", labels["moved"].format(old=alert.moved_from, new=row.due)))
     side = labels["ours"] if row.side == "ours" else labels["theirs"]
+    who = (row.who_fr if lang == "fr" else row.who) or row.actor
+    clause = labels["term_clause"].format(path=row.path) if row.origin == "contract" else \
+        f"{row.agreement} {row.clause}"
     lines += [(labels["what"], row.action_fr if lang == "fr" else row.action),
-              (labels["who"], f"{row.actor} ({side})"),
-              (labels["clause"], f"{row.agreement} {row.clause}")]
+              (labels["who"], f"{who} ({side})"), (labels["clause"], clause)]
     if row.owner:
         lines.append((labels["owner"], row.owner))
-    lines.append((labels["record"], row.record) if row.record else ("", labels["no_record"]))
+    if row.ends_contract and row.record:
+        lines.append((labels["renewed"], row.record))
+    else:
+        lines.append((labels["record"], row.record) if row.record else
+                     ("", labels["no_record"]))
     return lines
 
 
@@ -710,6 +720,37 @@ class WebhookChannel:
                                 unreachable=True) from None
         if not 200 <= status < 300:
             raise DeliveryError(f"not accepted: HTTP {status}")
+
+    def close(self) -> None:
+        pass
+
+
+class OutboxChannel:
+    """Each message written as an RFC 5322 file (`.eml`) in a folder, replaced atomically: for
+    a mail system that picks files up, for an archive, or to see exactly what goes out. A
+    message counts as delivered once its file is in place."""
+
+    name = "outbox"
+
+    def __init__(self, folder: str | Path, sender: str = "deadlines@example.invalid") -> None:
+        self.folder = Path(folder)
+        self.sender = sender
+        check_address(sender, "--from")
+
+    def describe(self) -> str:
+        return f"outbox {self.folder}"
+
+    def send(self, message: Message) -> None:
+        recipient = message.recipient or "no-owner"
+        name = (f"{message.as_of.astimezone(UTC):%Y%m%dT%H%M%SZ}-{message.fingerprint[:12]}-"
+                f"{NotifyState.file_name(recipient).removesuffix('.json')[:8]}.eml")
+        mail = email_message(message, self.sender) if message.recipient else None
+        data = bytes(mail) if mail is not None else (
+            f"Subject: {subject(message)}\n\n{text_body(message)}").encode()
+        try:
+            atomic_write(self.folder / name, data)
+        except DeadlinesError as exc:
+            raise DeliveryError(f"not written: {exc.message}", unreachable=True) from None
 
     def close(self) -> None:
         pass

@@ -14,8 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from .eventlog import ContractLog
-from .terms import ends_contract, is_term_end, summary_for
+from .terms import ends_contract, is_term_end, renewal_command, summary_for
 from .tracking import Tracked, track
+from .vocabulary import EITHER_PARTY
 
 ALERT_STATES = ("missed", "late", "due-within")
 
@@ -55,6 +56,9 @@ class Row:
     # the contract's term: "renews on ... unless notice by ...", "ends on ...", "terminated on"
     term: str | None = None
     ends_contract: bool = False  # the last term's end: the contract expires (terms.py)
+    origin: str = "rulebook"  # or "contract": a rule of the contract's own term (terms.py)
+    who: str = ""  # the actor for people: the party's label (English), or "either party"
+    who_fr: str = ""
 
     def json(self) -> dict[str, Any]:
         """The row as `status --format json` prints it (keys in the README)."""
@@ -73,6 +77,12 @@ def owner_of(t: Tracked) -> tuple[str | None, str | None]:
     contract names nobody (`notify --to` is then the fallback)."""
     owner = t.log.contract.owners.for_rule(t.deadline.rule.id)
     return (str(owner), owner.address) if owner is not None else (None, None)
+
+
+def _who(log: ContractLog, actor: str, lang: str) -> str:
+    from .labels import LABELS
+
+    return log.rulebook.party_label(actor, lang) or LABELS[lang][f"actor.{EITHER_PARTY}"]
 
 
 def rows_of(log: ContractLog, as_of: datetime, until: datetime | None = None,
@@ -112,8 +122,11 @@ def rows_of(log: ContractLog, as_of: datetime, until: datetime | None = None,
             alert=alert, actor=rule.actor, side="ours" if t.ours else "theirs",
             trigger=t.trigger.id if t.trigger else None, clause=rule.source.clause,
             action=rule.action, action_fr=rule.action_in("fr"), uid=t.uid, key=t.key,
-            record=commands.get(t.uid), owner=owner, owner_address=address, path=log.path,
+            record=commands.get(t.uid) or (renewal_command(log.path) if expiry else None),
+            owner=owner, owner_address=address, path=log.path,
             contract_owner=contract_owner, term=term, ends_contract=expiry,
+            origin=rule.origin, who=_who(log, rule.actor, "en"),
+            who_fr=_who(log, rule.actor, "fr"),
         ))
     return out
 

@@ -570,6 +570,13 @@ def ends_contract(rule: Rule) -> bool:
     return rule.origin == "contract" and rule.id == TERM_END and rule.consequence == ENDS
 
 
+def renewal_command(path: str) -> str:
+    """What closes the expiry of a term that does not renew by itself: its renewal."""
+    import shlex
+
+    return f"deadlines record {shlex.quote(path)} {RENEWED}"
+
+
 def record_event(rule: Rule) -> str | None:
     """The event that closes a term rule (`deadlines record LOG <event>`), or None."""
     return NON_RENEWAL if rule.origin == "contract" and rule.id == NOTICE else None

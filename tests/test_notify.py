@@ -280,7 +280,8 @@ def test_deadlines_with_nobody_to_tell_are_exit_1(events: Path) -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    ((), "notify needs --smtp HOST:PORT (with --from) or --webhook URL, or --dry-run"),
+    ((), "notify needs --smtp HOST:PORT (with --from), --webhook URL or --outbox DIR, or "
+         "--dry-run"),
     (("--smtp", "127.0.0.1:2525"), "--smtp needs --from"),
     (("--smtp", "127.0.0.1:99999", "--from", "d@example.org"), "is not a port number"),
     (("--smtp", "127.0.0.1", "--from", "nobody"), "--from: 'nobody' is not an e-mail address"),
@@ -317,3 +318,17 @@ def test_what_was_sent_is_kept_beside_the_feeds(events: Path) -> None:
     [entry] = data["sent"].values()
     assert (entry["stage"], entry["due"], entry["key"]) == ("7d", "2026-04-01",
                                                             "kiwi/cure/breach-1")
+
+
+def test_an_outbox_gets_one_mail_file_per_message(events: Path) -> None:
+    """`--outbox DIR`: each message as an .eml file, for a mail system that picks files up."""
+    import email
+    import email.policy
+
+    assert notify("--as-of", CURE_7D, "--outbox", "outbox", "--to", TEAM) == (0, "", "")
+    assert notify("--as-of", CURE_7D, "--outbox", "outbox", "--to", TEAM) == (0, "", "")
+    [path] = (events.parent / "outbox").iterdir()
+    assert path.name.startswith("20260326T120000Z-") and path.suffix == ".eml"
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert message["To"] == TEAM
+    assert message["Subject"] == "Deadlines: 1 due within 7 days - Kiwi Bakery"
