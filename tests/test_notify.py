@@ -90,7 +90,7 @@ def test_an_alert_says_when_what_where_and_how_to_close_it(events: Path) -> None
             "Kiwi Bakery (kiwi, cure)") in text
     assert "Due: 2026-04-01, by the end of Wednesday 1 April 2026 (Australia/Melbourne)" in text
     assert "What: Remedy the breach described in the customer's written notice." in text
-    assert "Who must act: provider (the counterparty)" in text
+    assert "Who must act: the provider (the counterparty)" in text
     assert "Clause: freshhawk-standard 8.5" in text
     assert "When done, record it: deadlines record events/kiwi.yaml breach_cured --ref breach-1" \
         in text
