@@ -77,7 +77,7 @@ class Server:
         server = self
 
         class Handler:
-            async def handle_DATA(self, smtp: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            async def handle_DATA(self, smtp: Any, session: Any, envelope: Any) -> str:
                 server.messages.append(email.message_from_bytes(envelope.content,
                                                                 policy=email.policy.default))
                 return "250 OK"

@@ -1,7 +1,8 @@
 """The README shows real output: every ```console block is run and compared with what it shows
 (tests/consoleblocks.py says how a block reads). Each block runs in its own temporary folder
-holding a copy of `events/`, one command after the other, so `record` changes the copy and never
-the checkout. Every command whose answer depends on today is pinned with `--as-of` or `--at`.
+holding a copy of `events/` and of `docs/examples/team/contracts.csv` (a team's day), one command
+after the other, so `record` changes the copy and never the checkout. Every command whose
+answer depends on today is pinned with `--as-of` or `--at`.
 
 Blocks fenced as ```text are illustrations that cannot be replayed (a random token, a server
 that runs until stopped); ```sh blocks are shell set-up, not `deadlines` commands.
@@ -33,6 +34,7 @@ def test_the_readme_has_console_blocks() -> None:
 def test_console_block_shows_real_output(block: Block, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copytree(ROOT / "events", tmp_path / "events")
+    shutil.copy(ROOT / "docs" / "examples" / "team" / "contracts.csv", tmp_path)  # a team's day
     monkeypatch.chdir(tmp_path)
     for command in block.commands:
         shows_real_output(command, tmp_path)
@@ -42,7 +44,7 @@ def test_commands_that_depend_on_today_are_pinned() -> None:
     for block in BLOCKS:
         for command in block.commands:
             words = shlex.split(command.line, comments=True)
-            if words[1] in ("build", "status"):
+            if words[1] in ("build", "status", "notify"):
                 assert "--as-of" in words, command.line
             if words[1] == "record":
                 assert "--at" in words, command.line
