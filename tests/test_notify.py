@@ -332,3 +332,47 @@ def test_an_outbox_gets_one_mail_file_per_message(events: Path) -> None:
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert message["To"] == TEAM
     assert message["Subject"] == "Deadlines: 1 due within 7 days - Kiwi Bakery"
+
+
+def test_smtp_insecure_is_what_lets_a_server_off_loopback_go_without_tls() -> None:
+    from deadlines.notify import SmtpChannel
+
+    assert SmtpChannel("mail.example.org", 587, "d@example.org").require_tls
+    assert not SmtpChannel("mail.example.org", 587, "d@example.org", insecure=True).require_tls
+    assert not SmtpChannel("127.0.0.1", 2525, "d@example.org").require_tls
+
+
+def test_two_runs_at_once_send_each_alert_once(events: Path) -> None:
+    """A cron run that overlaps the previous one waits for it (`.deadlines-notify.lock`), then
+    finds nothing new to send."""
+    import asyncio
+    import threading
+    from datetime import UTC, datetime
+
+    from mailkit import _Handler
+
+    from deadlines.notify import SmtpChannel
+    from deadlines.notify import notify as run
+
+    slow = _Handler.handle_DATA  # made slower: the first run holds the lock a while
+    with smtp_server() as server:
+
+        async def slow_data(self: _Handler, smtp: object, session: object, envelope: object
+                            ) -> str:
+            await asyncio.sleep(0.5)
+            return await slow(self, smtp, session, envelope)
+
+        _Handler.handle_DATA = slow_data  # type: ignore[method-assign]
+        try:
+            as_of = datetime(2026, 3, 26, 12, tzinfo=UTC)
+            threads = [threading.Thread(target=run, args=("events", "feeds"), kwargs={
+                "as_of": as_of, "fallback": TEAM,
+                "channels": [SmtpChannel(server.host, server.port, "d@example.org")]})
+                for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        finally:
+            _Handler.handle_DATA = slow  # type: ignore[method-assign]
+    assert len(server.messages) == 1
