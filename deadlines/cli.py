@@ -556,13 +556,13 @@ def status(events_dir: str, as_of: str | None, within: str, fmt: str, fail_on: s
 
 
 @cli.command(short_help="E-mail or post each owner what newly entered a stage (for cron).",
-             help="Tell each owner, by e-mail or webhook, which deadlines of the event logs in "
-             "EVENTS_DIR newly entered a stage: due within 7 days, within 1 day, within 2 hours "
-             "(hour-based deadlines), missed. One message per recipient per run, each deadline "
-             "once per stage (again if its date moves), with the `deadlines record` command "
-             "that closes it. What was sent is kept in --out. Quiet on success; exit 1 when a "
-             "message was not delivered (it is sent on the next run) or an alert has nobody to "
-             "go to.\n\n"
+             help="Tell each owner, by e-mail, webhook or outbox, which deadlines of the event "
+             "logs in EVENTS_DIR newly entered a stage: due within 7 days, within 1 day, within 2 "
+             "hours (hour-based deadlines), missed. One message per recipient per run, each "
+             "deadline once per stage (again if its date moves), with the `deadlines record` "
+             "command that closes it. What was sent is kept in --out. Quiet on success; exit 1 "
+             "when a message was not delivered (it is sent on the next run) or an alert has "
+             "nobody to go to.\n\n"
              f"{_EVENTS_DIR_HELP}\n\nSMTP login: the environment variables "
              "DEADLINES_SMTP_USER and DEADLINES_SMTP_PASSWORD (never an option). STARTTLS is "
              "used whenever the server offers it, and required unless the server is on "
