@@ -4,6 +4,10 @@ A contract's feed lives in its own folder (`contracts/<id>.ics`, scope `contract
 aggregates at the top (`all.ics`, scope `all`), so a contract's file and scope can never be an
 aggregate's, whatever its id: the two name spaces do not meet. Contract ids that spell an
 aggregate are still refused, so that nobody reads `all` in a log and expects everything.
+
+An aggregate too large for one subscription is also written split by agreement
+(`agreements/<agreement>/all.ics`, scope `all:<agreement>`): a third name space, apart from
+both.
 """
 
 from __future__ import annotations
@@ -13,18 +17,31 @@ from pathlib import Path
 AGGREGATES = ("all", "ours", "theirs")  # feeds that span contracts, in the order they are built
 CONTRACT_PREFIX = "contract:"
 CONTRACT_FOLDER = "contracts"
+AGREEMENT_FOLDER = "agreements"
 FEED_SUFFIX = ".ics"
 RESERVED_CONTRACT_IDS = frozenset(AGGREGATES)
+# every scope a token may name: an aggregate, a contract, or an aggregate of one agreement
+# (agreement ids are rulebook ids: lowercase letters, digits and hyphens)
+SCOPE_PATTERN = (rf"(?:{'|'.join(AGGREGATES)})(?::[a-z0-9][a-z0-9-]{{0,99}})?"
+                 rf"|{CONTRACT_PREFIX}[a-z0-9][a-z0-9._-]{{0,99}}")
 
 
 def contract_scope(contract_id: str) -> str:
     return CONTRACT_PREFIX + contract_id
 
 
+def agreement_scope(aggregate: str, agreement: str) -> str:
+    return f"{aggregate}:{agreement}"
+
+
 def path_for(out: Path, scope: str) -> Path:
-    """The file of a feed scope: `contracts/<id>.ics` for a contract, `<name>.ics` otherwise."""
+    """The file of a feed scope: `contracts/<id>.ics` for a contract, `<name>.ics` for an
+    aggregate, `agreements/<agreement>/<name>.ics` for an aggregate of one agreement."""
     if scope.startswith(CONTRACT_PREFIX):
         return out / CONTRACT_FOLDER / (scope.removeprefix(CONTRACT_PREFIX) + FEED_SUFFIX)
+    aggregate, _, agreement = scope.partition(":")
+    if agreement and aggregate in AGGREGATES and "/" not in agreement and agreement[0] != ".":
+        return out / AGREEMENT_FOLDER / agreement / (aggregate + FEED_SUFFIX)
     if scope not in AGGREGATES:
         raise ValueError(f"not a feed scope: {scope!r}")
     return out / (scope + FEED_SUFFIX)

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DeadlinesError
-from .feednames import AGGREGATES, CONTRACT_PREFIX
+from .feednames import AGGREGATES, CONTRACT_PREFIX, SCOPE_PATTERN
 from .safeio import atomic_write, lock_beside, locked, read_limited
 
 TOKEN_BYTES = 24  # 192 bits, more than the 128 the subscription URLs need
-SCOPE_RE = re.compile(rf"^({'|'.join(AGGREGATES)}|{CONTRACT_PREFIX}[a-z0-9][a-z0-9._-]{{0,99}})$")
+SCOPE_RE = re.compile(rf"^(?:{SCOPE_PATTERN})$")
 DEFAULT_FILE = ".deadlines-tokens.json"
 MAX_BYTES = 16 * 1024 * 1024  # far above any real token file; a bigger one is damage
 
@@ -93,7 +93,8 @@ class TokenStore:
         """A new token for `scope`, added to the file as it is now (read under its lock)."""
         if not SCOPE_RE.match(scope):
             raise DeadlinesError(f"{scope!r} is not a feed scope; expected "
-                                 f"{', '.join(AGGREGATES)} or {CONTRACT_PREFIX}<contract-id>")
+                                 f"{', '.join(AGGREGATES)}, {CONTRACT_PREFIX}<contract-id> or "
+                                 "<aggregate>:<agreement> (such as all:bcr)")
         token = secrets.token_urlsafe(TOKEN_BYTES)
         digest = _digest(token)
         record = TokenRecord(id=digest[:10], hash=digest, scope=scope, label=label,

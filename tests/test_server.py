@@ -17,10 +17,10 @@ from urllib.parse import urljoin
 import pytest
 from serverkit import call, live, make_site
 
-from deadlines.build import Feed
-from deadlines.feeds import Entry, FeedOptions
+from deadlines.feeds import FeedOptions
 from deadlines.recording import record
 from deadlines.server import FeedServer, announce, mask, render_page
+from deadlines.store import micros
 
 
 @pytest.fixture
@@ -270,7 +270,8 @@ def test_subscribe_page_in_english_names_who_acts(site: tuple[FeedServer, dict[s
     page = call(app, f"/{tokens['all']}/")[2].decode()
     assert '<html lang="en">' in page
     assert ">the provider<" in page or ">the customer<" in page
-    assert "Deadlines due in the last 60 days" in page
+    # an aggregate's page says what its feed holds (README, "Feeds people can subscribe to")
+    assert html_text("Obligations and rights due from 14 days back to 42 days ahead") in page
 
 
 def test_subscribe_page_shows_the_feeds_past_days_window(tmp_path: Path) -> None:
@@ -290,10 +291,9 @@ def test_subscribe_page_shows_the_feeds_past_days_window(tmp_path: Path) -> None
 def test_render_page_window_is_the_options_past_days() -> None:
     """render_page on its own: an entry 90 days old is shown with past_days=120, not with 60."""
     as_of = datetime(2026, 11, 26, tzinfo=UTC)
-    old = Entry("u", "k", "s", "d", (as_of - timedelta(days=90)).date(), False, (), (),
-                as_of, True, "c", title="Old deadline", due_local="2026-08-28",
-                sort=(as_of - timedelta(days=90), "k"))
-    feed = Feed("c", "C", [old])
-    shown = render_page(feed, "http://h/t/deadlines.ics", as_of, FeedOptions(past_days=120))
-    hidden = render_page(feed, "http://h/t/deadlines.ics", as_of, FeedOptions(past_days=60))
+    old = {"uid": "u", "sort": micros(as_of - timedelta(days=90)), "due": "2026-08-28",
+           "title": "Old deadline", "status": "met", "actor": "provider", "clause": "c",
+           "contract": "c", "contract_name": "C"}
+    shown = render_page("C", [old], "http://h/t/deadlines.ics", as_of, FeedOptions(past_days=120))
+    hidden = render_page("C", [old], "http://h/t/deadlines.ics", as_of, FeedOptions(past_days=60))
     assert "Old deadline" in shown and "Old deadline" not in hidden

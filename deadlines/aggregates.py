@@ -1,0 +1,144 @@
+"""The aggregate feeds (all, ours, theirs), assembled from the build store.
+
+Each contract's computation leaves in the store, for every deadline that belongs in the
+aggregates (`feeds.in_aggregate`), its rendered VEVENT with its due instant, its side and its
+agreement. An aggregate is its calendar header followed by those blocks in due order, streamed
+from the store into a temporary beside the feed: no process holds the whole feed, and no
+contract is recomputed to write one.
+
+Size. A feed larger than `max_feed_bytes` keeps the deadlines due soonest and leaves out those
+due latest, and its description says how many (Google Calendar stops reading a subscribed feed
+at about 1 MB). When that happens to an aggregate, it is also written split by agreement
+(`agreements/<agreement>/all.ics`, scope `all:<agreement>`), each part under the same cap; the
+parts go away again once the whole aggregate fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .contractfeed import capped_warning, prefix_within
+from .feednames import AGGREGATES, AGREEMENT_FOLDER, agreement_scope, path_for
+from .feeds import CALENDAR_END, LABELS, FeedOptions, calendar_head
+from .safeio import same_files, stage_stream
+from .store import BuildStore, file_identity, identity_of, moment
+
+# scope -> the store's filter for it (an agreement's part adds `AND agreement = ?`)
+_FILTERS = {"all": "1 = 1", "ours": "ours = 1", "theirs": "ours = 0"}
+
+
+def aggregate_filter(scope: str) -> tuple[str, tuple[str, ...]]:
+    """The `entries` rows of an aggregate scope (`all`, or `all:<agreement>`)."""
+    aggregate, _, agreement = scope.partition(":")
+    where = _FILTERS[aggregate]
+    if agreement:
+        return f"{where} AND agreement = ?", (agreement,)
+    return where, ()
+
+
+def aggregate_name(scope: str, lang: str) -> str:
+    aggregate, _, agreement = scope.partition(":")
+    name = LABELS[lang][f"{aggregate}.name"]
+    return f"{name} ({agreement})" if agreement else name
+
+
+@dataclass
+class Written:
+    """What writing the aggregates did: renames to make, files left alone, notes."""
+
+    staged: list[tuple[Path, Path]]
+    unchanged: list[Path]
+    obsolete: list[Path]  # parts of a split no longer needed, removed after the renames
+    identities: dict[str, str | None]  # relative path -> identity of the file once in place
+    warnings: list[str]
+    events_written: int = 0
+
+
+def write_aggregates(store: BuildStore, out: Path, options: FeedOptions, as_of: datetime,
+                     dirty: bool) -> Written:
+    """Stage every aggregate whose bytes changed. With nothing `dirty` (no contract computed or
+    removed) and every file still the one written last, nothing is read or written."""
+    recorded = store.files()
+    result = Written([], [], [], {}, [])
+    if not dirty and recorded and all(
+            file_identity(out / name) == identity for name, identity in recorded.items()):
+        result.unchanged = [out / name for name in sorted(recorded)]
+        return result
+    scopes = list(AGGREGATES)
+    split: list[str] = []
+    for scope in scopes:
+        if _write_one(store, out, scope, options, result):
+            split.append(scope)
+    if split:
+        for agreement in store.agreements():
+            for scope in split:
+                _write_one(store, out, agreement_scope(scope, agreement), options, result)
+    # parts of an earlier split that this build did not write
+    for name in sorted(recorded):
+        if name not in result.identities:
+            result.obsolete.append(out / name)
+            result.identities[name] = None
+    folder = out / AGREEMENT_FOLDER
+    if folder.is_dir():
+        for path in sorted(folder.glob("*/*.ics")):
+            name = path.relative_to(out).as_posix()
+            if name not in result.identities and path.stem in AGGREGATES:
+                result.obsolete.append(path)
+    return result
+
+
+def _write_one(store: BuildStore, out: Path, scope: str, options: FeedOptions,
+               result: Written) -> bool:
+    """Stage one aggregate; True when it had to leave deadlines out (then it is split)."""
+    where, args = aggregate_filter(scope)
+    labels = LABELS[options.lang]
+    sizes = list(store.aggregate_sizes(where, args))  # (size, last modified): a small index
+    name = aggregate_name(scope, options.lang)
+    path = path_for(out, scope)
+    description = labels["aggregate.description"].format(
+        past=options.aggregate_past_days, ahead=options.aggregate_days_ahead)
+    latest = max((lm for _, lm in sizes), default=None)
+    total = sum(size for size, _ in sizes)
+    head = _head(name, scope, options, latest, description, bool(sizes))
+    kept, note = len(sizes), description
+    limit = options.max_feed_bytes
+    capped = limit > 0 and len(head) + total + len(CALENDAR_END) > limit
+    if capped:
+        widest = description + labels["feed.capped"].format(
+            dropped=len(sizes), limit=limit, where=labels["capped.aggregate"])
+        budget = limit - len(CALENDAR_END) - len(_head(name, scope, options, latest, widest,
+                                                       True))
+        kept = prefix_within((size for size, _ in sizes), budget)
+        note = description + labels["feed.capped"].format(
+            dropped=len(sizes) - kept, limit=limit, where=labels["capped.aggregate"])
+        latest = max((lm for _, lm in sizes[:kept]), default=None)
+        head = _head(name, scope, options, latest, note, kept > 0)
+        result.warnings.append(f"{path}: {capped_warning(len(sizes) - kept, len(sizes), limit)}"
+                               + ("; it is also written split by agreement, under "
+                                  f"{out / AGREEMENT_FOLDER}" if ":" not in scope else ""))
+
+    def chunks() -> Iterator[bytes]:
+        yield head
+        yield from store.aggregate_blocks(where, args, kept)
+        yield CALENDAR_END
+
+    temporary, _ = stage_stream(path, chunks())
+    relative = path.relative_to(out).as_posix()
+    if same_files(temporary, path):
+        temporary.unlink(missing_ok=True)
+        result.unchanged.append(path)
+        result.identities[relative] = file_identity(path)
+    else:
+        result.staged.append((temporary, path))
+        result.identities[relative] = identity_of(temporary.stat())
+    result.events_written += kept
+    return capped and ":" not in scope
+
+
+def _head(name: str, scope: str, options: FeedOptions, latest: int | None, note: str,
+          has_events: bool) -> bytes:
+    return calendar_head(name, scope, options, None if latest is None else moment(latest),
+                         note, empty=not has_events)
