@@ -66,6 +66,7 @@ def write_aggregates(store: BuildStore, out: Path, options: FeedOptions, as_of: 
     if not dirty and recorded and all(
             file_identity(out / name) == identity for name, identity in recorded.items()):
         result.unchanged = [out / name for name in sorted(recorded)]
+        result.warnings = store.aggregate_warnings()  # said at every build, as when written
         return result
     scopes = list(AGGREGATES)
     split: list[str] = []

@@ -46,7 +46,15 @@ from .eventlog import find_logs
 from .feednames import AGGREGATES, CONTRACT_FOLDER, FEED_SUFFIX, contract_scope, path_for
 from .feeds import FEED_SIZE_WARNING, LABELS, PRODID, FeedOptions
 from .icswriter import cancel_every_event
-from .safeio import clean_stale_temporaries, fault, folder_lock, locked, read_limited, stage
+from .safeio import (
+    clean_stale_temporaries,
+    fault,
+    folder_lock,
+    locked,
+    read_limited,
+    stage,
+    sync_filesystem,
+)
 from .store import (
     BACKUP_FILE,
     STORE_FILE,
@@ -63,6 +71,9 @@ LOCK_FILE = folder_lock(Path()).name
 # Fewer contracts to compute than this and the build computes them itself: starting worker
 # processes costs more than it saves.
 POOL_THRESHOLD = 8
+# More contract feeds to stage than this and they are flushed together, once, before the
+# renames (10,000 fsyncs took a tenth of a big build), rather than one by one.
+SYNC_TOGETHER = 32
 
 
 @dataclass
@@ -254,6 +265,9 @@ def _build_locked(out: Path, logs: list[LogFile], checked: dict[str, Checked],
                 digests.pairs(checked[log.name].rulebooks), as_of, options,
                 store.stamps_blob(contract_id) if row is not None else b"", str(out), orphans,
                 os.getpid()))
+        together = len(todo) > SYNC_TOGETHER
+        if together:
+            todo = [replace(job, sync=False) for job in todo]
         computed: list[ContractResult] = []
 
         def discard(result: ContractResult) -> None:
@@ -296,6 +310,8 @@ def _build_locked(out: Path, logs: list[LogFile], checked: dict[str, Checked],
             report.warnings += _size_warnings(staged, report.unchanged)
         # every feed is rendered and on disk before any is replaced: a failure above leaves the
         # previous set whole
+        if together:
+            sync_filesystem(out)
         for temporary, path in staged:
             try:
                 os.replace(temporary, path)
@@ -313,6 +329,7 @@ def _build_locked(out: Path, logs: list[LogFile], checked: dict[str, Checked],
             report.notes.append(f"{path}: the aggregate fits whole again; its split is removed")
         for name, identity in written.identities.items():
             store.set_file(name, identity)
+        store.set_aggregate_warnings(written.warnings)
         for result in computed:
             _remove_legacy_contract_feed(out, result.row.id, report)
         stale = digests.stale()

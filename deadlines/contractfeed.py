@@ -21,13 +21,14 @@ import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .calendars import holidays_version
 from .engine import compute
+from .errors import DeadlinesError
 from .eventlog import ContractLog, parse
 from .feednames import contract_scope, path_for
 from .feeds import (
@@ -138,6 +139,7 @@ class ContractJob:
     out: str  # the feeds folder
     orphans: str | None = None  # the store's path, while it holds imported stamps to adopt
     owner: int = 0  # the build's pid: its temporaries are stale once it is gone
+    sync: bool = True  # False: the build flushes the file system once before its renames
 
 
 @dataclass
@@ -185,7 +187,7 @@ def compute_contract(job: ContractJob) -> ContractResult:
     if same_bytes(target, data):
         identity = identity_of(target.stat())
     else:
-        staged = stage(target, data, owner=job.owner or None)
+        staged = stage(target, data, owner=job.owner or None, sync=job.sync)
         identity = identity_of(staged.stat())
 
     by_uid = {t.uid: t for t in tracked}
@@ -353,8 +355,11 @@ def next_change(log: ContractLog, tracked: list[Tracked], as_of: datetime,
             if stamp is not None and stamp.cancelled_since is not None:
                 moments.append(stamp.cancelled_since + grace)
     days |= _upcoming_recurring_days(log, today, options)
-    for day in days:
-        moments += [start_of_day(d, zone) for d in _window_days(day, options)]
+    # every window edge is a midnight in the contract's zone: the earliest day after today
+    # gives the earliest of them
+    edges = [d for day in days for d in _window_days(day, options) if d > today]
+    if edges:
+        moments.append(start_of_day(min(edges), zone))
     future = [m for m in moments if m > as_of]
     return min(future) if future else None
 
@@ -372,6 +377,7 @@ def _window_days(day: date, options: FeedOptions) -> list[date]:
     return out
 
 
+@lru_cache(maxsize=65536)
 def _first_day_reaching(day: date, months: int) -> date | None:
     """The first day D with add_months(D, months) >= day (add_months clamps to the month's
     end, so D is found by a short walk from `day` minus `months`)."""
@@ -381,21 +387,24 @@ def _first_day_reaching(day: date, months: int) -> date | None:
             if add_months(guess, months)[0] >= day:
                 return guess
             guess += timedelta(days=1)
-    except Exception:  # a day near the ends of the calendar: no window edge to watch there
-        return None
+    except (DeadlinesError, OverflowError, ValueError):
+        return None  # a day near the ends of the calendar: no window edge to watch there
     return guess
 
 
 def _upcoming_recurring_days(log: ContractLog, today: date, options: FeedOptions) -> set[date]:
-    """Due days of the recurring duties' occurrences beyond the horizon (not tracked yet): each
-    enters the feed on a later day. Counted as `track` counts them, a year further on."""
+    """Due days of recurring duties not generated yet (beyond the horizon): each enters the
+    feed on a later day. The series is counted as `track` counts it, one month further; past
+    that month, a day is added on which the horizon reaches its end, so that the contract is
+    computed again then and looks one month further."""
     book = log.rulebook
     if "contract_start" not in book.events:
         return set()
     until = add_months(today, options.horizon_months)[0]
+    further = add_months(until, 1)[0]
     result = compute(book, "contract_start", log.contract.start, log.settings,
-                     recurring_until=add_months(until, 13)[0], warnings=[])
-    out: set[date] = set()
+                     recurring_until=further, warnings=[])
+    out: set[date] = {further + timedelta(days=1)}
     for deadline in result.deadlines:
         due = deadline.due
         if due is None:

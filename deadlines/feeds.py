@@ -389,6 +389,12 @@ def calendar_head(name: str, feed_id: str, options: FeedOptions,
                   last_modified: datetime | None, note: str = "", *, empty: bool) -> bytes:
     """A VCALENDAR up to its first VEVENT: what `Calendar.to_ical()` writes before the events
     that follow it (each serialised on its own, then END:VCALENDAR)."""
+    if options.writer != "icalendar":
+        from .icswriter import calendar_head as direct
+
+        return direct(prodid=PRODID, name=one_line(name),
+                      description=LABELS[options.lang]["feed.description"] + note,
+                      refresh=options.refresh, last_modified=last_modified, empty=empty)
     cal = calendar_component(name, feed_id, options, last_modified, note)
     if empty:
         # RFC 5545 3.6: a calendar holds at least one component; an empty window gets an

@@ -117,10 +117,13 @@ def temporary_beside(path: Path, owner: int | None = None) -> Path:
 
 
 def stage(path: Path, data: bytes, *, mode: int | None = None,
-          like: os.stat_result | None = None, owner: int | None = None) -> Path:
+          like: os.stat_result | None = None, owner: int | None = None,
+          sync: bool = True) -> Path:
     """`data` written and synced to a temporary file beside `path`, ready to rename over it.
 
     The temporary gets `like`'s mode and owner (the file it replaces), else `mode`, else 0644.
+    `sync=False` leaves the syncing to one `sync_filesystem` before the renames (a build that
+    stages thousands of feeds: one flush instead of one per file).
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,7 +142,8 @@ def stage(path: Path, data: bytes, *, mode: int | None = None,
                 os.fchmod(fd, stat.S_IMODE(like.st_mode))
             else:
                 os.fchmod(fd, 0o644 if mode is None else mode)
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
     except OSError as exc:
@@ -212,6 +216,24 @@ def same_files(a: Path, b: Path) -> bool:
                     return True
     except OSError:
         return False
+
+
+def sync_filesystem(folder: Path) -> None:
+    """Flush every file written to `folder`'s file system (Linux `syncfs`; `sync` elsewhere),
+    so that the renames that follow only ever publish whole files."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            if libc.syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    except (OSError, AttributeError):
+        pass
+    os.sync()
 
 
 def _rewrite_in_place(target: Path, data: bytes, shown: Path | str) -> None:

@@ -660,6 +660,18 @@ class BuildStore:
         else:
             self._run("INSERT OR REPLACE INTO files VALUES (?, ?)", (name, identity))
 
+    def aggregate_warnings(self) -> list[str]:
+        row = self._run("SELECT value FROM meta WHERE name = 'aggregate warnings'").fetchone()
+        try:
+            return [str(w) for w in json.loads(row[0])] if row is not None else []
+        except (ValueError, TypeError, RecursionError):
+            raise StoreDamaged("the aggregates' warnings cannot be read") from None
+
+    def set_aggregate_warnings(self, warnings: list[str]) -> None:
+        if warnings != self.aggregate_warnings():
+            self._run("INSERT OR REPLACE INTO meta VALUES ('aggregate warnings', ?)",
+                      (json.dumps(warnings),))
+
     # -- after a good build ---------------------------------------------------------------
 
     def changed(self) -> bool:

@@ -297,3 +297,47 @@ def test_render_page_window_is_the_options_past_days() -> None:
     shown = render_page("C", [old], "http://h/t/deadlines.ics", as_of, FeedOptions(past_days=120))
     hidden = render_page("C", [old], "http://h/t/deadlines.ics", as_of, FeedOptions(past_days=60))
     assert "Old deadline" in shown and "Old deadline" not in hidden
+
+
+# --- issue 11: rebuilt when something changes, never on a timer; feeds read from the files ---
+
+def test_no_rebuild_on_a_timer_only_at_the_next_change(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing changes for hours: no rebuild (the server used to rebuild everything every 5
+    minutes). The moment the store says a deadline changes status, one rebuild, and the feed
+    shows it."""
+    import deadlines.server as server
+
+    now = [datetime(2026, 11, 26, 12, tzinfo=UTC)]
+    ticks = [0.0]
+    made = make_site(tmp_path, clock=lambda: now[0], monotonic=lambda: ticks[0],
+                     background=False)
+    builds: list[int] = []
+    real = server.build
+    monkeypatch.setattr(server, "build", lambda *a, **k: builds.append(1) or real(*a, **k))
+    path = f"/{made.tokens['contract:acme-freshhawk']}/deadlines.ics"
+    first = call(made.app, path)[2]
+    change = made.app.snapshot().next_change
+    assert change is not None and change > now[0]
+    while now[0] + timedelta(minutes=10) < change:
+        now[0] += timedelta(minutes=10)
+        ticks[0] += 600
+        assert call(made.app, path)[2] == first
+    assert builds == [1]  # the first snapshot only
+    now[0], ticks[0] = change, ticks[0] + 600
+    assert call(made.app, path)[2] != first
+    assert builds == [1, 1]
+
+
+def test_a_split_aggregate_is_served_to_its_token(tmp_path: Path) -> None:
+    """With --max-feed-bytes low enough to split all.ics, a token for `all:freshhawk-enterprise`
+    opens that agreement's part, and its page names the agreement."""
+    made = make_site(tmp_path, options=FeedOptions(max_feed_bytes=5000))
+    token = made.create("all:freshhawk-enterprise")
+    status, _, body = call(made.app, f"/{token}/deadlines.ics")
+    assert status == "200 OK"
+    assert body == (made.app.out_dir / "agreements" / "freshhawk-enterprise" /
+                    "all.ics").read_bytes()
+    page = call(made.app, f"/{token}/")[2].decode()
+    assert "Contract deadlines: all contracts (freshhawk-enterprise)" in page
+    assert call(made.app, f"/{made.create('all:zuper')}/deadlines.ics")[0] == "404 Not Found"
