@@ -127,15 +127,20 @@ def build(events_dir: str | Path, out_dir: str | Path, as_of: datetime,
     env = environment(options)
     with Workers(default_jobs() if jobs is None else jobs) as workers:
         digests = Digests()
-        # read and checked before the output folder is created or locked: bad input touches
-        # nothing
-        logs = read_logs(events_dir)
-        checked = check_logs(logs, read_cache(out), env, digests, workers)
+        logs: list[LogFile] = []
+        checked: dict[str, Checked] = {}
+        if not (out / STORE_FILE).exists():
+            # read and checked before the output folder is created or locked: bad input
+            # touches nothing
+            logs = read_logs(events_dir)
+            checked = check_logs(logs, {}, env, digests, workers)
         with locked(folder_lock(out)):
+            # (with a store, the folder and its lock exist: the logs are read once, here)
             again = read_logs(events_dir)
             if [(f.name, f.digest) for f in again] != [(f.name, f.digest) for f in logs]:
                 # a log changed while this build waited for the lock: read it again, so that
-                # the build that writes last has also read last
+                # the build that writes last has also read last; checked before anything is
+                # written, the store vouching for the logs it has seen
                 logs = again
                 checked = check_logs(logs, read_cache(out), env, digests, workers)
             for folder in (out, out / CONTRACT_FOLDER):

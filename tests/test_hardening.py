@@ -287,6 +287,15 @@ def _rewrite_store(path: Path, sql: str, *args: object) -> None:
     conn.close()
 
 
+def sqlite3_value(path: Path, sql: str) -> bytes:
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    (value,) = conn.execute(sql).fetchone()
+    conn.close()
+    return bytes(value)
+
+
 def _damage(path: Path, kind: str) -> None:
     data = path.read_bytes()
     if kind == "empty":
@@ -308,16 +317,16 @@ def _damage(path: Path, kind: str) -> None:
         _rewrite_store(path, "CREATE TABLE something (other)")
     elif kind == "a stamp cut short":
         _rewrite_store(path, "UPDATE contracts SET stamps = substr(stamps, 1, 50)")
-    elif kind == "year 9999":
-        import struct
-        row = struct.pack("<12s32sIqqqq", b"\1" * 12, b"\2" * 32, 1, 253402300799 * 10**6,
-                          0, -(2**63), -(2**63))
-        _rewrite_store(path, "UPDATE contracts SET stamps = stamps || ?", row)
-    elif kind == "SEQUENCE past 2^31":
-        import struct
-        row = struct.pack("<12s32sIqqqq", b"\1" * 12, b"\2" * 32, 2**31 + 5, 0, 0,
-                          -(2**63), -(2**63))
-        _rewrite_store(path, "UPDATE contracts SET stamps = stamps || ?", row)
+    elif kind in ("year 9999", "SEQUENCE past 2^31"):
+        from dataclasses import replace
+
+        from deadlines.store import pack_stamps, unpack_stamps
+        blob = sqlite3_value(path, "SELECT stamps FROM contracts")
+        stamps = unpack_stamps(blob, "test")
+        uid = sorted(stamps)[0]
+        stamps[uid] = replace(stamps[uid], last_modified=datetime(9999, 12, 31, tzinfo=UTC)) \
+            if kind == "year 9999" else replace(stamps[uid], sequence=2**31 + 5)
+        _rewrite_store(path, "UPDATE contracts SET stamps = ?", pack_stamps(stamps))
     elif kind == "a block that is not one":
         _rewrite_store(path, "UPDATE entries SET block = 'x', size = 1")
     else:
