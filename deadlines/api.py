@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import rulebook as rulebooks
 from .calendars import BusinessCalendar, CalendarSpec, load_zone
-from .engine import Computation, Deadline, Due, Settings, count
+from .engine import Computation, Deadline, Due, Giver, Settings, count, owed_by, who_words
 from .engine import compute as _compute
 from .errors import DeadlinesError
 from .moments import Moment, parse_when
@@ -28,13 +28,14 @@ if TYPE_CHECKING:
 
 def compute(agreement: str, event: str, when: object, *, severity: str | None = None,
             region: str | None = None, tz: str | None = None, calendar: object = None,
-            roll: str | None = None) -> Computation:
-    """Every deadline that EVENT at WHEN sets off under AGREEMENT."""
+            roll: str | None = None, by: str | None = None) -> Computation:
+    """Every deadline that EVENT at WHEN sets off under AGREEMENT. `by` (us or them): who gave
+    the notice, for the rules either party may owe (the rulebook's default otherwise)."""
     book = rulebooks.load(agreement)
     settings = Settings.resolve(book, tz=tz, calendar=calendar, roll=roll, region=region)
     warnings: list[str] = []
     trigger = parse_when(when, settings.zone, warnings)
-    return _compute(book, event, trigger, settings, severity=severity, warnings=warnings)
+    return _compute(book, event, trigger, settings, severity=severity, warnings=warnings, by=by)
 
 
 def due_iso(due: Due | None, settings: Settings | None = None, zone: str | None = None
@@ -48,7 +49,8 @@ def due_iso(due: Due | None, settings: Settings | None = None, zone: str | None 
     return due.isoformat()
 
 
-def deadline_json(d: Deadline, settings: Settings) -> dict[str, Any]:
+def deadline_json(d: Deadline, settings: Settings, giver: Giver | None = None
+                  ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "rule": d.rule.id,
         "title": d.rule.title,
@@ -67,6 +69,11 @@ def deadline_json(d: Deadline, settings: Settings) -> dict[str, Any]:
     }
     if d.rule.severity:
         out["severity"] = d.rule.severity
+    if d.rule.actor == "either" and giver is not None:
+        # which party owes it for this event (us, them, provider, customer, both; null: who
+        # gave the notice is not known) and why
+        out["owed_by"] = owed_by(d.rule, giver)
+        out["who"] = who_words(d.rule, giver, d.event)
     if d.occurrence is not None:
         out["occurrence"] = d.occurrence
     if d.rule.note:
@@ -91,7 +98,11 @@ def computation_json(result: Computation) -> dict[str, Any]:
         "calendar": settings.calendar.label,
         "roll": settings.roll,
         "region": settings.region,
-        "deadlines": [deadline_json(d, settings) for d in result.deadlines],
+        # who gave the notice or did the event (us, them; a party from the rulebook's default
+        # when there is no role; null: not known), and whether that was said (--by) or defaulted
+        "given_by": result.giver.party,
+        "given_by_default": result.giver.party is not None and not result.giver.recorded,
+        "deadlines": [deadline_json(d, settings, result.giver) for d in result.deadlines],
         "warnings": list(result.warnings),
     }
 
@@ -352,7 +363,8 @@ def status(events_dir: str, *, as_of: datetime, within: Period | str | timedelta
 
 def record(path: str, kind: str, at: str | None, *, ref: str | None = None,
            note: str | None = None, severity: str | None = None, event_id: str | None = None,
-           rule: str | None = None) -> tuple[ContractLog, LoggedEvent, list[Tracked]]:
+           rule: str | None = None, by: str | None = None
+           ) -> tuple[ContractLog, LoggedEvent, list[Tracked]]:
     """Append an event to a log and return the deadlines it sets off (or closes)."""
     from .eventlog import load, now_utc
     from .recording import record as _record
@@ -363,7 +375,7 @@ def record(path: str, kind: str, at: str | None, *, ref: str | None = None,
         at = now_utc().astimezone(log.settings.zone).replace(microsecond=0).isoformat()
     try:
         new_log, event = _record(path, kind, at, ref=ref, note=note, severity=severity,
-                                 event_id=event_id, rule=rule)
+                                 event_id=event_id, rule=rule, by=by)
     except DeadlinesError as exc:
         raise _about_the_new_event(exc, path) from None
     tracked = track(new_log, event.instant(new_log.settings))

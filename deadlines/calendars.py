@@ -11,10 +11,11 @@ import json
 import os
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, cached_property
 from importlib.util import find_spec
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -255,9 +256,133 @@ def _parse_weekly_point(text: str) -> int:
     return weekday_index(parts[0]) * 1440 + _parse_clock(parts[1])
 
 
+def _parse_windows(raw_windows: Any) -> tuple[tuple[Window, ...], list[str]]:
+    """Weekly windows and their words, from `[{days, from, to}]` or `[{from: 'sun 22:00', ...}]`."""
+    windows: list[Window] = []
+    described: list[str] = []
+    for raw in raw_windows or []:
+        if "days" in raw:
+            start, end = _parse_clock(raw["from"]), _parse_clock(raw["to"])
+            if end <= start:
+                raise DeadlinesError(f"window {raw['from']}-{raw['to']} ends before it starts")
+            days = [weekday_index(d) for d in raw["days"]]
+            windows += [Window(d * 1440 + start, d * 1440 + end) for d in days]
+            described.append(f"{'/'.join(WEEKDAYS[d].capitalize() for d in days)} "
+                             f"{raw['from']}-{raw['to']}")
+        else:
+            start, end = _parse_weekly_point(raw["from"]), _parse_weekly_point(raw["to"])
+            if end <= start:  # wraps over Sunday midnight
+                windows += [Window(start, 7 * 1440), Window(0, end)]
+            else:
+                windows.append(Window(start, end))
+            described.append(f"{raw['from']} to {raw['to']}")
+    return tuple(sorted(windows, key=lambda w: w.start)), described
+
+
+def _covers(outer: tuple[Window, ...], inner: tuple[Window, ...]) -> bool:
+    """Whether every minute of the week open in `inner` is open in `outer`."""
+    return all(any(o.start <= w.start and w.end <= o.end for o in outer) for w in inner)
+
+
+# ---------------------------------------------------------------------------------------------
+# Summer time ("daylight saving time") of a zone, for schedules with a summer variant.
+
+
+def _offset(zone: ZoneInfo, at: datetime) -> timedelta:
+    offset = at.astimezone(zone).utcoffset()
+    assert offset is not None  # a ZoneInfo always gives one
+    return offset
+
+
+@cache
+def summer_periods(zone_key: str, year: int) -> tuple[tuple[datetime, datetime], ...]:
+    """The spans of `year` (UTC, clipped to the year) during which the zone is on summer time:
+    its UTC offset is above the lower of its 1 January and 1 July offsets. Empty when the zone
+    keeps one offset that year (no summer time: Asia/Tokyo, Mexico since 2022).
+
+    The offset is sampled daily and each change pinned to the second by bisection: a zone that
+    changed twice within one day would be missed, and none does."""
+    zone = ZoneInfo(zone_key)
+    first = datetime(year, 1, 1, tzinfo=UTC)
+    last = datetime(year + 1, 1, 1, tzinfo=UTC)
+    standard = min(_offset(zone, datetime(year, 1, 1, 12, tzinfo=UTC)),
+                   _offset(zone, datetime(year, 7, 1, 12, tzinfo=UTC)))
+
+    def summer(at: datetime) -> bool:
+        return _offset(zone, at) > standard
+
+    spans: list[tuple[datetime, datetime]] = []
+    opened: datetime | None = first if summer(first) else None
+    here = first
+    while here < last:
+        there = min(here + timedelta(days=1), last)
+        if there < last and summer(there) != summer(here):
+            lo, hi = here, there  # summer(lo) != summer(hi); the switch is at hi's side
+            while hi - lo > timedelta(seconds=1):
+                mid = lo + (hi - lo) / 2
+                if summer(mid) == summer(lo):
+                    lo = mid
+                else:
+                    hi = mid
+            switch = hi.replace(microsecond=0)
+            if summer(there):
+                opened = switch
+            elif opened is not None:
+                spans.append((opened, switch))
+                opened = None
+        here = there
+    if opened is not None:
+        spans.append((opened, last))
+    return tuple(spans)
+
+
+def on_summer_time(zone: ZoneInfo, at: datetime) -> bool | None:
+    """Whether the zone is on summer time at `at`; None if it has none that year."""
+    spans = summer_periods(zone.key, at.astimezone(UTC).year)
+    if not spans:
+        return None
+    return any(lo <= at < hi for lo, hi in spans)
+
+
+def _summer_switches(zone: ZoneInfo, lo: datetime, hi: datetime) -> list[datetime]:
+    """The instants in (lo, hi) at which the zone goes on or off summer time (a summer that
+    runs over New Year is one span, not two)."""
+    spans: list[tuple[datetime, datetime]] = []
+    for year in range(lo.astimezone(UTC).year - 1, hi.astimezone(UTC).year + 2):
+        for begin, end in summer_periods(zone.key, year):
+            if spans and spans[-1][1] == begin:
+                spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((begin, end))
+    return sorted({edge for span in spans for edge in span if lo < edge < hi})
+
+
+def fmt_utc(at: datetime) -> str:
+    """'Sunday 29 March 2026 01:00 UTC'."""
+    at = at.astimezone(UTC)
+    return f"{at:%A} {at.day} {at:%B %Y} {at:%H:%M} UTC"
+
+
+@dataclass(frozen=True)
+class Summer:
+    """Windows that replace a schedule's own while summer time is in force (Aircall's
+    « Heure d'été »), and the zones whose summer time the text may mean.
+
+    The text may not say whose summer time it means; each listed zone is one reading. The
+    primary count opens every hour that any reading opens (a count inside more open hours never
+    ends later, so it is the earliest); each zone alone is computed as a reading too."""
+
+    label: str
+    windows: tuple[Window, ...]
+    zones: tuple[ZoneInfo, ...]
+    contract_zone: ZoneInfo
+    described: str
+
+
 @dataclass(frozen=True)
 class SupportSchedule:
-    """Weekly open windows in a zone, optionally closed on the calendar's holidays."""
+    """Weekly open windows in a zone, optionally closed on the calendar's holidays, optionally
+    with other windows while summer time is in force."""
 
     name: str
     zone: ZoneInfo
@@ -265,63 +390,196 @@ class SupportSchedule:
     calendar: BusinessCalendar | None = field(default=None, compare=False)
     skip_holidays: bool = True
     text: str = ""
+    label: str = ""
+    summer: Summer | None = None
+    note: str = ""  # why the schedule reads as it does, shown in the count's trace
 
     @classmethod
     def parse(cls, name: str, value: Mapping[str, Any], default_zone: ZoneInfo,
               calendar: BusinessCalendar | None) -> SupportSchedule:
         zone = load_zone(str(value["timezone"])) if value.get("timezone") else default_zone
-        windows: list[Window] = []
-        described: list[str] = []
-        for raw in value.get("windows") or []:
-            if "days" in raw:
-                start, end = _parse_clock(raw["from"]), _parse_clock(raw["to"])
-                if end <= start:
-                    raise DeadlinesError(f"window {raw['from']}-{raw['to']} ends before it starts")
-                days = [weekday_index(d) for d in raw["days"]]
-                windows += [Window(d * 1440 + start, d * 1440 + end) for d in days]
-                described.append(f"{'/'.join(WEEKDAYS[d].capitalize() for d in days)} "
-                                 f"{raw['from']}-{raw['to']}")
-            else:
-                start, end = _parse_weekly_point(raw["from"]), _parse_weekly_point(raw["to"])
-                if end <= start:  # wraps over Sunday midnight
-                    windows += [Window(start, 7 * 1440), Window(0, end)]
-                else:
-                    windows.append(Window(start, end))
-                described.append(f"{raw['from']} to {raw['to']}")
+        windows, described = _parse_windows(value.get("windows"))
         if not windows:
             raise DeadlinesError(f"schedule {name!r} has no windows")
         skip = bool(value.get("holidays", True))
-        text = f"{name} ({'; '.join(described)}, {zone.key}"
+        label = str(value.get("label") or "")
+        summer: Summer | None = None
+        raw_summer = value.get("summer")
+        if raw_summer:
+            summer_windows, summer_words = _parse_windows(raw_summer.get("windows"))
+            if not summer_windows:
+                raise DeadlinesError(f"schedule {name!r}: summer has no windows")
+            zones: list[ZoneInfo] = []
+            for entry in raw_summer.get("while_summer_time_in") or []:
+                found = default_zone if str(entry) == "contract" else load_zone(str(entry))
+                if found not in zones:
+                    zones.append(found)
+            if not zones:
+                raise DeadlinesError(f"schedule {name!r}: summer needs while_summer_time_in")
+            summer = Summer(str(raw_summer.get("label") or "summer"), summer_windows,
+                            tuple(zones), default_zone, "; ".join(summer_words))
+        if summer is None:
+            text = f"{name} ({'; '.join(described)}, {zone.key}"
+        else:
+            text = (f"{name} ({label or 'standard'}: {'; '.join(described)}; {summer.label}: "
+                    f"{summer.described}; {zone.key}")
         if skip and calendar is not None:
             text += f", closed on {calendar.label} holidays"
         text += ")"
-        return cls(name, zone, tuple(sorted(windows, key=lambda w: w.start)), calendar, skip,
-                   text)
+        return cls(name, zone, windows, calendar, skip, text, label, summer,
+                   " ".join(str(value.get("note") or "").split()))
 
     def describe(self) -> str:
         return self.text
 
+    # -- summer time ---------------------------------------------------------------------------
+
+    def _zone_words(self, zone: ZoneInfo) -> str:
+        assert self.summer is not None
+        return f"{zone.key} (the contract's zone)" if zone == self.summer.contract_zone \
+            else zone.key
+
+    def summer_rule(self) -> str:
+        """Which windows apply when, in words (for the trace)."""
+        assert self.summer is not None
+        summer = self.summer
+        zones = [self._zone_words(z) for z in summer.zones]
+        if len(zones) == 1:
+            return (f"{summer.label} applies while {zones[0]} is on summer time, "
+                    f"{self.label or 'the standard windows'} otherwise.")
+        listed = f"{', '.join(zones[:-1])} and {zones[-1]}"
+        return (f"{summer.label} applies while both {listed} are on summer time"
+                if len(zones) == 2 else
+                f"{summer.label} applies while all of {listed} are on summer time") + (
+                f", {self.label or 'the standard windows'} while "
+                f"{'neither' if len(zones) == 2 else 'none'} is; where they disagree "
+                "the hours of both windows count (the earlier due time), and each zone's summer "
+                "time alone is shown as another reading.")
+
+    def summer_dates(self, lo: datetime, hi: datetime) -> list[str]:
+        """Each zone's summer time in the years from `lo` to `hi`, with the switch instants."""
+        assert self.summer is not None
+        out = []
+        for zone in self.summer.zones:
+            for year in range(lo.astimezone(UTC).year, hi.astimezone(UTC).year + 1):
+                spans = summer_periods(zone.key, year)
+                if not spans:
+                    out.append(f"{zone.key} has no summer time in {year}.")
+                    continue
+                words = []
+                for begin, end in spans:
+                    starts = "1 January" if begin.month == 1 and begin.day == 1 \
+                        and begin.hour == 0 else fmt_utc(begin)
+                    ends = "the end of the year" if end.year > year else fmt_utc(end)
+                    words.append(f"from {starts} to {ends}")
+                out.append(f"Summer time in {zone.key}, {year}: {' and '.join(words)}.")
+        return out
+
+    def readings(self, at: datetime) -> list[tuple[str, SupportSchedule]]:
+        """One schedule per listed zone, summer time read as that zone's alone (when more than
+        one zone is listed). A zone with no summer time in the year of `at` is no reading of
+        « summer time » at all (it is left out of the count too, see _seasonal_day)."""
+        if self.summer is None or len(self.summer.zones) < 2:
+            return []
+        out = []
+        for zone in self.summer.zones:
+            if not summer_periods(zone.key, at.astimezone(UTC).year):
+                continue
+            # the note is in the primary count's trace already
+            variant = replace(self, summer=replace(self.summer, zones=(zone,)), note="")
+            out.append((f"{self.summer.label} as the summer time of {self._zone_words(zone)} "
+                        "alone", variant))
+        return out
+
+    # -- open time -----------------------------------------------------------------------------
+
     def windows_from(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Open intervals (aware UTC datetimes) in time order, from the day of `start` on."""
+        for lo, hi, _ in self.open_from(start):
+            yield lo, hi
+
+    def open_from(self, start: datetime) -> Iterator[tuple[datetime, datetime, str]]:
+        """Open intervals in time order, day by day, each with the name of the windows it comes
+        from ('' for a schedule without names or seasons)."""
         day = start.astimezone(self.zone).date() - timedelta(days=1)
         for _ in range(MAX_SCHEDULE_DAYS):
             if self.skip_holidays and self.calendar is not None and \
                     self.calendar.holiday_name(day) is not None:
                 day += timedelta(days=1)
                 continue
-            base = day.weekday() * 1440
-            for window in self.windows:
-                lo, hi = max(window.start, base), min(window.end, base + 1440)
-                if lo >= hi:
-                    continue
-                yield self._instant(day, lo - base), self._instant(day, hi - base)
+            base = self._day_intervals(day, self.windows)
+            if self.summer is None:
+                for lo, hi in base:
+                    yield lo, hi, self.label
+            else:
+                yield from self._seasonal_day(day, base)
             day += timedelta(days=1)
+
+    def _day_intervals(self, day: date, windows: tuple[Window, ...]
+                       ) -> list[tuple[datetime, datetime]]:
+        base = day.weekday() * 1440
+        out = []
+        for window in windows:
+            lo, hi = max(window.start, base), min(window.end, base + 1440)
+            if lo < hi:
+                out.append((self._instant(day, lo - base), self._instant(day, hi - base)))
+        return out
+
+    def _seasonal_day(self, day: date, base: list[tuple[datetime, datetime]]
+                      ) -> Iterator[tuple[datetime, datetime, str]]:
+        """One day's open time: the summer windows where every zone is on summer time, the
+        standard ones where none is, the hours of both where they disagree."""
+        summer = self.summer
+        assert summer is not None
+        warm = self._day_intervals(day, summer.windows)
+        day_lo, day_hi = self._instant(day, 0), self._instant(day, 1440)
+        cuts = sorted({c for z in summer.zones for c in _summer_switches(z, day_lo, day_hi)})
+        edges = [day_lo, *cuts, day_hi]
+        pieces: list[tuple[datetime, datetime, str]] = []
+        for seg_lo, seg_hi in pairwise(edges):
+            states = {z: on_summer_time(z, seg_lo) for z in summer.zones}
+            known = {z: s for z, s in states.items() if s is not None}
+            if known and all(known.values()):
+                chosen, label = warm, summer.label
+            elif not any(known.values()):
+                chosen, label = base, self.label
+            else:
+                on = ", ".join(z.key for z, s in known.items() if s)
+                off = ", ".join(z.key for z, s in known.items() if not s)
+                chosen = _union(base, warm)
+                named = self.label if _covers(self.windows, summer.windows) else \
+                    summer.label if _covers(summer.windows, self.windows) else \
+                    f"{self.label} and {summer.label}"
+                label = f"{named}: summer time in {on}, not in {off}"
+            for lo, hi in chosen:
+                lo, hi = max(lo, seg_lo), min(hi, seg_hi)
+                if lo < hi:
+                    pieces.append((lo, hi, label))
+        pieces.sort()
+        merged: list[tuple[datetime, datetime, str]] = []
+        for lo, hi, label in pieces:
+            if merged and merged[-1][2] == label and merged[-1][1] >= lo:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], hi), label)
+            else:
+                merged.append((lo, hi, label))
+        yield from merged
 
     def _instant(self, day: date, minute: int) -> datetime:
         if minute >= 1440:
             day, minute = day + timedelta(days=1), minute - 1440
         local = datetime.combine(day, time(minute // 60, minute % 60)).replace(tzinfo=self.zone)
         return local.astimezone(UTC)
+
+
+def _union(a: list[tuple[datetime, datetime]], b: list[tuple[datetime, datetime]]
+           ) -> list[tuple[datetime, datetime]]:
+    out: list[tuple[datetime, datetime]] = []
+    for lo, hi in sorted(a + b):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
 
 
 def _write_quietly(path: Path, text: str) -> None:

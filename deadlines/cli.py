@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from . import api
-from .engine import Computation, Deadline
+from .engine import Computation, Deadline, owed_by, who_words
 from .errors import EXIT_BAD_INPUT, DeadlinesError
 from .safeio import ENVIRONMENT_ERRNOS
 
@@ -125,6 +125,9 @@ def _agreement_options(f: Any, formats: tuple[str, ...] = ("text", "json")) -> A
                      "alias from `deadlines rules AGREEMENT`.")(f)
     f = click.option("--tz", default=None,
                      help="IANA time zone such as Europe/Paris (default: the agreement's).")(f)
+    f = click.option("--by", type=click.Choice(["us", "them"]), default=None,
+                     help="Who gave the notice or did the event; decides who owes the rules "
+                     "either party may owe (default: the agreement's default for the event).")(f)
     return f
 
 
@@ -144,11 +147,12 @@ def _warn(warnings: list[str]) -> None:
 @click.argument("event")
 @click.argument("when")
 @_compute_options
-def compute(agreement: str, event: str, when: str, tz: str | None, severity: str | None,
-            region: str | None, calendar: str | None, roll: str | None, fmt: str) -> None:
+def compute(agreement: str, event: str, when: str, by: str | None, tz: str | None,
+            severity: str | None, region: str | None, calendar: str | None, roll: str | None,
+            fmt: str) -> None:
     """Every deadline EVENT at WHEN sets off under AGREEMENT (help text above)."""
     result = api.compute(agreement, event, when, severity=severity, region=region, tz=tz,
-                         calendar=calendar, roll=roll)
+                         calendar=calendar, roll=roll, by=by)
     _warn(result.warnings)
     if fmt == "json":
         click.echo(json.dumps(api.computation_json(result), ensure_ascii=False, indent=2))
@@ -183,12 +187,16 @@ def _region_note(result: Computation, asked_region: str | None) -> str:
 def _table(result: Computation) -> list[str]:
     s = result.settings
     lines: list[str] = []
-    for d in result.deadlines:
+    # an `either` rule shows which party owes it for this event (`?`: who gave it is unknown)
+    actors = [d.rule.actor if d.rule.actor != "either" else
+              f"either:{owed_by(d.rule, result.giver) or '?'}" for d in result.deadlines]
+    width = max([9, *map(len, actors)])
+    for d, actor in zip(result.deadlines, actors, strict=True):
         due = api.due_iso(d.due, s) or "no date"
         rule = d.rule.id + (f" ({d.rule.severity})" if d.rule.severity else "")
         if d.occurrence is not None:
             rule += f" #{d.occurrence}"
-        lines.append(f"{due:<25} {rule:<30} {d.rule.actor:<9} {d.rule.action}")
+        lines.append(f"{due:<25} {rule:<30} {actor:<{width}} {d.rule.action}")
         lines.append(f"{'':<25} clause {d.rule.source.clause}, seed line "
                      f"{', '.join(map(str, d.rule.source.lines))}"
                      + (f"; if missed: {d.rule.consequence}"
@@ -211,15 +219,15 @@ def _table(result: Computation) -> list[str]:
 @click.option("--rule", "rule_id", required=True,
               help="The rule's id, such as cure (`deadlines rules AGREEMENT` lists them).")
 @_agreement_options
-def explain(agreement: str, event: str, when: str, rule_id: str, tz: str | None,
-            severity: str | None, region: str | None, calendar: str | None, roll: str | None,
-            fmt: str) -> None:
+def explain(agreement: str, event: str, when: str, rule_id: str, by: str | None,
+            tz: str | None, severity: str | None, region: str | None, calendar: str | None,
+            roll: str | None, fmt: str) -> None:
     """How the due date of one rule was reached, step by step (help text above)."""
     result, matches = api.explain(agreement, event, when, rule_id, severity=severity,
-                                  region=region, tz=tz, calendar=calendar, roll=roll)
+                                  region=region, tz=tz, calendar=calendar, roll=roll, by=by)
     _warn(result.warnings)
     if fmt == "json":
-        data = [api.deadline_json(d, result.settings) for d in matches]
+        data = [api.deadline_json(d, result.settings, result.giver) for d in matches]
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     for d in matches:
@@ -237,7 +245,7 @@ def _explanation(d: Deadline, result: Computation) -> str:
            + (f", occurrence {d.occurrence}" if d.occurrence is not None else "")]
     out.append(f"  Clause {rule.source.clause}, seed line(s) "
                f"{', '.join(map(str, rule.source.lines))}: « {rule.source.quote} »")
-    out.append(f"  Who: {rule.actor}. What: {rule.action}")
+    out.append(f"  Who: {who_words(rule, result.giver, result.event)}. What: {rule.action}")
     out.append(f"  If missed: {rule.consequence}")
     if rule.note:
         out.append(f"  Note: {rule.note}")
@@ -515,8 +523,12 @@ def status(events_dir: str, as_of: str | None, within: str, fmt: str, fail_on: s
 @click.option("--id", "event_id", default=None,
               help="A stable id for the new event (default: TYPE@WHEN).")
 @click.option("--rule", default=None, help="For TYPE done: the id of the rule it fulfils.")
+@click.option("--by", type=click.Choice(["us", "them"]), default=None,
+              help="Who gave the notice or did the event; decides who owes the rules either "
+              "party may owe (default: the agreement's default for TYPE).")
 def record(file: str, event_type: str, at: str | None, ref: str | None, note: str | None,
-           severity: str | None, event_id: str | None, rule: str | None) -> None:
+           severity: str | None, event_id: str | None, rule: str | None, by: str | None
+           ) -> None:
     """Append an event to the contract log FILE and print the deadlines it sets off or closes.
 
     TYPE is one of the agreement's events (`deadlines rules AGREEMENT --events` lists them
@@ -524,7 +536,7 @@ def record(file: str, event_type: str, at: str | None, ref: str | None, note: st
     with --ref for an entry recorded in error. The feeds change at the next `deadlines build`.
     """
     log, event, concerned = api.record(file, event_type, at, ref=ref, note=note,
-                                       severity=severity, event_id=event_id, rule=rule)
+                                       severity=severity, event_id=event_id, rule=rule, by=by)
     _warn(log.warnings)
     click.echo(f"Recorded {event.type} at {event.at_text} in {file} (id {event.id}, for --ref)")
     for t in concerned:

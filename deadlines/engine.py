@@ -91,6 +91,74 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class Giver:
+    """Who gave the triggering notice or did the event, for rules either party may owe.
+
+    `party` is `us` or `them` when the log (`by:`) or `--by` says so, or when the rulebook's
+    default for the event (`events: {X: {by: ...}}`) is us/them or a party the contract's role
+    turns into us/them; a party name (provider, customer) when only the rulebook's default is
+    known and there is no role (a one-off count); None when nothing says."""
+
+    party: str | None = None
+    recorded: bool = False  # said by the log or --by, not taken from the rulebook's default
+
+
+def resolve_giver(book: Rulebook, event: str, by: str | None, role: str | None) -> Giver:
+    if by is not None:
+        if by not in ("us", "them"):
+            raise DeadlinesError(f"by must be us or them, not {by!r}")
+        return Giver(by, True)
+    default = book.event_by.get(event)
+    if default in ("provider", "customer") and role is not None:
+        return Giver("us" if default == role else "them")
+    return Giver(default)
+
+
+_OPPOSITE = {"us": "them", "them": "us", "provider": "customer", "customer": "provider"}
+
+
+def owed_by(rule: Rule, giver: Giver) -> str | None:
+    """The party that owes (or holds) this rule for one event: the rule's actor, or for an
+    `either` rule the giver, the other party, or `both`; None when who gave it is not known."""
+    if rule.actor != "either":
+        return rule.actor
+    if rule.either == "both":
+        return "both"
+    if giver.party is None:
+        return None
+    return giver.party if rule.either == "by" else _OPPOSITE[giver.party]
+
+
+def is_ours(rule: Rule, giver: Giver, role: str) -> bool:
+    """Whether our side (the contract's role) must or may act. An `either` rule whose party is
+    not known is shown as ours: a duty wrongly filed as theirs is the one that gets missed."""
+    party = owed_by(rule, giver)
+    if party is None or party in ("both", "us"):
+        return True
+    if party == "them":
+        return False
+    return party == role
+
+
+def who_words(rule: Rule, giver: Giver, event: str) -> str:
+    """'either party: the party that received it, us (breach_notice given by them, ...)'."""
+    if rule.actor != "either":
+        return rule.actor
+    if rule.either == "both":
+        return "either party: each of them"
+    whose = "the party that gave it or did it" if rule.either == "by" else \
+        "the party that received it"
+    party = owed_by(rule, giver)
+    if giver.party is None:
+        return (f"either party: {whose}; who gave the {event} is not recorded, so it is shown "
+                "as ours (say by: us or them)")
+    if giver.recorded:
+        return f"either party: {whose}, {party} (the {event} was given by {giver.party})"
+    return (f"either party: {whose}, {party} (the {event} is taken as given by {giver.party}, "
+            "the agreement's default; say by: us or them, or --by, if not)")
+
+
+@dataclass(frozen=True)
 class Alternative:
     reading: str
     due: Due | None
@@ -122,6 +190,7 @@ class Computation:
     settings: Settings
     deadlines: list[Deadline]
     warnings: list[str]
+    giver: Giver = field(default_factory=Giver)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,9 +198,15 @@ class Computation:
 
 def count(anchor: Moment, period: Period, direction: Direction, settings: Settings,
           schedule: str | None = None, warnings: list[str] | None = None,
-          what: str = "", kind: str = "obligation", weekend: tuple[int, ...] | None = None
+          what: str = "", kind: str = "obligation", weekend: tuple[int, ...] | None = None,
+          variant: SupportSchedule | None = None, clear: bool = False, align: str = "anchor"
           ) -> tuple[Due, list[str]]:
-    """One period from one anchor, with the roll convention and the governing-law remark."""
+    """One period from one anchor, with the roll convention and the governing-law remark.
+
+    `variant`: count business time inside this schedule instead of `schedule` (one reading of
+    a schedule's summer time, see SupportSchedule.readings). `clear`: clear days, neither end
+    counted. `align="calendar"`: to the end of a calendar week, month or year (the one holding
+    the anchor being the first)."""
     backward = direction is Direction.BEFORE
     zone = settings.zone
     if period.unit.is_exact:
@@ -143,29 +218,91 @@ def count(anchor: Moment, period: Period, direction: Direction, settings: Settin
                            f"time; 00:00 on {fmt_day(anchor.day)} in {zone.key} was assumed")
                 if message not in warnings:
                     warnings.append(message)
-        if period.unit is Unit.BUSINESS_HOURS:
+        if period.unit.is_business_time:
             if backward:
                 raise DeadlinesError("business hours cannot be counted backward")
-            if schedule is None or schedule not in settings.schedules:
+            if variant is None and (schedule is None or schedule not in settings.schedules):
                 raise DeadlinesError("business hours need a support schedule")
-            return add_business_time(instant, period, settings.schedules[schedule], zone)
+            return add_business_time(instant, period, variant or settings.schedules[schedule or ""],
+                                     zone)
         return add_exact(instant, period, zone, backward)
     calendar = settings.calendar_for(weekend)
     if period.unit is Unit.BUSINESS_DAYS:
         due, steps = count_business_days(anchor.day, period.amount, calendar, backward)
+    elif align == "calendar" and not backward:
+        due, steps = calendar_block_end(anchor.day, period)
+    elif clear:
+        days = period.amount * (7 if period.unit is Unit.WEEKS else 1)
+        ends = "the target day" if backward else "the trigger day"
+        head = (f"{period} read as clear days: neither {ends} nor the day of acting counts, so "
+                f"{days} whole days lie between them and {days + 1} days are counted.")
+        due, steps = count_calendar(anchor.day, Period(days + 1, Unit.DAYS), backward)
+        steps.insert(0, head)
     else:
         due, steps = count_calendar(anchor.day, period, backward, clamp_up=kind == "right")
-    return _settle(due, steps, settings, direction, calendar)
+    return _settle(due, steps, settings, direction, calendar, kind)
+
+
+def calendar_block_end(anchor: date, period: Period) -> tuple[date, list[str]]:
+    """The end of the Nth calendar week (Monday to Sunday), month or year, the one holding the
+    anchor being the first: "at least once a week" read as once in every calendar week."""
+    if period.unit is Unit.WEEKS:
+        due = anchor + timedelta(days=6 - anchor.weekday() + 7 * (period.amount - 1))
+        blocks = "weeks (Monday to Sunday)"
+    elif period.unit is Unit.MONTHS:
+        due = add_months(anchor.replace(day=1), period.amount)[0] - timedelta(days=1)
+        blocks = "months"
+    else:
+        due = date(anchor.year + period.amount - 1, 12, 31)
+        blocks = "years"
+    return due, [f"{period} read as calendar {blocks}, the one holding {fmt_day(anchor)} "
+                 f"counted as the first: it ends on {fmt_day(due)}."]
+
+
+def roll_refusal(kind: str, direction: Direction, roll: str) -> str | None:
+    """Why the contract's roll does not move this date, or None when it does.
+
+    The one statement of the roll rule (docs/rulebook-format.md, "Rolls", says the same):
+    - obligation counted forward: `following` and `preceding` move it as they say;
+    - obligation counted back from a target ("at least N before"): `preceding` moves it
+      earlier; `following` would move the latest day to act later and shorten the notice below
+      N, so it does not move it;
+    - right (the first day someone may act): `following` moves it later; `preceding` would open
+      it before its period has run (for a right that follows a duty, on the duty's own last
+      day), so it does not move it;
+    - limit (the edge of a measured span: a month of uptime, a retention floor, a look-back
+      window): never moved, since moving it would change the span the text measures.
+    """
+    if roll not in ("following", "preceding"):
+        return None
+    if kind == "limit":
+        return (f"The '{roll}' roll is in force, but a limit marks the edge of a span the text "
+                "measures, not a day to act, so no roll moves it; it stays on that day.")
+    if kind == "right" and roll == "preceding":
+        return ("The 'preceding' roll is in force, but it never moves a right earlier: a right "
+                "opens only once its whole period has run (rolling back would open it inside "
+                "that period, e.g. on the last day of the duty it follows); it stays on that "
+                "day.")
+    if kind == "obligation" and direction is Direction.BEFORE and roll == "following":
+        return ("The 'following' roll is in force, but it never moves a latest day to act "
+                "counted back from a target later: that would leave less than the notice the "
+                "text requires; it stays on that day.")
+    return None
 
 
 def _settle(due: date, steps: list[str], settings: Settings, direction: Direction,
-            cal: BusinessCalendar) -> tuple[date, list[str]]:
-    """Say whether the last day is a business day; roll only if the contract opted in."""
+            cal: BusinessCalendar, kind: str = "obligation") -> tuple[date, list[str]]:
+    """Say whether the last day is a business day; roll only if the contract opted in, and only
+    in the direction that is safe for this kind of rule (see `roll_refusal`)."""
     reason = cal.closed_reason(due)
     if reason is None:
         steps.append(f"{fmt_day(due)} is a business day on the {cal.label} calendar.")
         return due, steps
     steps.append(f"{fmt_day(due)} is not a business day on the {cal.label} calendar ({reason}).")
+    refusal = roll_refusal(kind, direction, settings.roll)
+    if refusal is not None:
+        steps.append(refusal)
+        return due, steps
     if settings.roll in ("following", "preceding"):
         rolled = cal.next_business_day(due, backward=settings.roll == "preceding")
         steps.append(f"The '{settings.roll}' roll is in force: the deadline moves to "
@@ -173,8 +310,8 @@ def _settle(due: date, steps: list[str], settings: Settings, direction: Directio
         return rolled, steps
     steps.append("No roll applies (the default): the deadline stays on that day.")
     # Statutory extensions lengthen a period that runs forward; a "latest day to give notice"
-    # counted backward is never pushed later by them.
-    if settings.law_extension != "none" and direction is Direction.AFTER:
+    # counted backward is never pushed later by them, and a limit is not a day to act.
+    if settings.law_extension != "none" and direction is Direction.AFTER and kind != "limit":
         extended = cal.next_business_day(due, backward=settings.law_extension == "preceding")
         note = f" ({settings.law_note})" if settings.law_note else ""
         steps.append(
@@ -236,15 +373,18 @@ def _ordered(rules: list[Rule]) -> list[Rule]:
 def compute(book: Rulebook, event: str, trigger: Moment, settings: Settings, *,
             severity: str | None = None, fulfilled: Mapping[str, Moment] | None = None,
             recurring_until: date | None = None, warnings: list[str] | None = None,
-            ) -> Computation:
+            by: str | None = None, role: str | None = None) -> Computation:
     """Every deadline that `event` at `trigger` sets off, chained ones included.
 
     `fulfilled` maps a rule id to when that step was actually done: a later step chained from
-    it then counts from the actual date instead of the due date.
+    it then counts from the actual date instead of the due date. `by` (us or them) says who gave
+    the notice or did the event, `role` whose side we are on; they decide who owes the rules
+    either party may owe (see `owed_by`), and do not change any date.
     """
     warnings = [] if warnings is None else warnings
     fulfilled = fulfilled or {}
     rules = _ordered(applicable_rules(book, event, severity))
+    giver = resolve_giver(book, event, by, role)
     zone = settings.zone
     due_by_rule: dict[str, Due] = {}
     out: list[Deadline] = []
@@ -271,18 +411,19 @@ def compute(book: Rulebook, event: str, trigger: Moment, settings: Settings, *,
             continue
         due, steps = count(anchor, rule.period, rule.direction, settings, rule.schedule,
                            warnings, what=f"rule {rule.id}", kind=rule.kind,
-                           weekend=rule.weekend)
+                           weekend=rule.weekend, clear=rule.clear, align=rule.align)
         head = _headline(rule.period, rule.direction, anchor_text, rule.kind)
         deadline = Deadline(rule, event, trigger, anchor, anchor_text, due, [head, *steps])
         due_by_rule.setdefault(rule.id, due)
+        deadline.alternatives += _season_readings(
+            rule, rule.period, rule.schedule, (anchor, anchor_text), due, "", settings, warnings)
         for reading in rule.readings:
-            deadline.alternatives.append(
-                _alternative(rule, reading, (anchor, anchor_text), due_by_rule, fulfilled,
-                             settings, warnings))
+            deadline.alternatives += _alternatives(rule, reading, (anchor, anchor_text),
+                                                   due_by_rule, fulfilled, settings, warnings)
         out.append(deadline)
     position = {id(rule): index for index, rule in enumerate(book.rules)}
     out.sort(key=lambda d: position[id(d.rule)])  # the rulebook's order; stable for occurrences
-    return Computation(book, event, trigger, settings, out, warnings)
+    return Computation(book, event, trigger, settings, out, warnings, giver)
 
 
 def _headline(period: Period, direction: Direction, anchor_text: str, kind: str = "") -> str:
@@ -307,22 +448,49 @@ def _chain_anchor(parent: str, due_by_rule: Mapping[str, Due], fulfilled: Mappin
     return Moment.of_due(due, zone), f"from the due date of {parent} ({described})"
 
 
-def _alternative(rule: Rule, reading: Reading, anchored: tuple[Moment, str],
-                 due_by_rule: Mapping[str, Due], fulfilled: Mapping[str, Moment],
-                 settings: Settings, warnings: list[str]) -> Alternative:
-    """One other reading of the rule, counted from its own anchor when it names one."""
+def _alternatives(rule: Rule, reading: Reading, anchored: tuple[Moment, str],
+                  due_by_rule: Mapping[str, Due], fulfilled: Mapping[str, Moment],
+                  settings: Settings, warnings: list[str]) -> list[Alternative]:
+    """One other reading of the rule, counted from its own anchor when it names one and inside
+    its own schedule when it names one; then that reading under each other reading of its
+    schedule's summer time, where that gives another date."""
     anchor, anchor_text = anchored
     if reading.anchor_rule is not None and reading.anchor_rule != rule.anchor_rule:
         anchor, anchor_text = _chain_anchor(reading.anchor_rule, due_by_rule, fulfilled,
                                             settings.zone)
     if reading.period is None:
-        return Alternative(reading.reading, None,
-                           ("No number of days or hours under this reading.",))
-    due, steps = count(anchor, reading.period, reading.direction, settings, rule.schedule,
-                       warnings, what=f"rule {rule.id}", kind=rule.kind, weekend=reading.weekend)
-    return Alternative(reading.reading, due,
-                       (_headline(reading.period, reading.direction, anchor_text, rule.kind),
-                        *steps))
+        return [Alternative(reading.reading, None,
+                            ("No number of days or hours under this reading.",))]
+    schedule = reading.schedule or rule.schedule
+    due, steps = count(anchor, reading.period, reading.direction, settings, schedule,
+                       warnings, what=f"rule {rule.id}", kind=rule.kind, weekend=reading.weekend,
+                       clear=rule.clear if reading.clear is None else reading.clear,
+                       align=reading.align or rule.align)
+    head = _headline(reading.period, reading.direction, anchor_text, rule.kind)
+    return [Alternative(reading.reading, due, (head, *steps)),
+            *_season_readings(rule, reading.period, schedule, (anchor, anchor_text), due,
+                              reading.reading, settings, warnings)]
+
+
+def _season_readings(rule: Rule, period: Period, schedule: str | None,
+                     anchored: tuple[Moment, str], due: Due, name: str, settings: Settings,
+                     warnings: list[str]) -> list[Alternative]:
+    """A count inside a schedule whose summer windows follow more than one zone's summer time
+    (the text does not say whose) was made on the hours any of them opens, the earliest; here
+    it is made again with each zone's summer time alone, and kept where the date differs."""
+    if not period.unit.is_business_time or schedule not in settings.schedules:
+        return []
+    anchor, anchor_text = anchored
+    start = anchor.instant or start_instant(anchor.day, settings.zone)
+    out = []
+    for words, variant in settings.schedules[schedule].readings(start):
+        alt_due, steps = count(anchor, period, Direction.AFTER, settings, schedule, warnings,
+                               what=f"rule {rule.id}", kind=rule.kind, variant=variant)
+        if alt_due != due:
+            head = _headline(period, Direction.AFTER, anchor_text, rule.kind)
+            out.append(Alternative(f"{name}; {words}" if name else words, alt_due,
+                                   (head, *steps)))
+    return out
 
 
 def _recurring(rule: Rule, event: str, start: Moment, settings: Settings,
@@ -392,7 +560,7 @@ def _occurrences(rule: Rule, period: Period, align: str, start: Moment, settings
             break
         multiple = Period(period.amount * number, period.unit)
         due, steps = count(start, multiple, Direction.AFTER, settings, rule.schedule, warnings,
-                           what=f"rule {rule.id}")
+                           what=f"rule {rule.id}", kind=rule.kind)
         if _day(due) > last and number > extra:
             break
         head = (f"Recurring every {period} from the contract start; occurrence {number} "

@@ -47,7 +47,10 @@ GENERIC_DONE = "done"
 WITHDRAWN = "withdrawn"
 CONTRACT_FIELDS = ("id", "agreement", "start", "timezone", "calendar", "role", "name", "region",
                    "roll", "reminders")
-EVENT_FIELDS = ("id", "type", "at", "ref", "note", "severity", "rule")
+EVENT_FIELDS = ("id", "type", "at", "ref", "note", "severity", "rule", "by")
+# `by`: the party who gave (sent) the notice or did the event, relative to the contract's owner;
+# it decides who owes the rules either party may owe (docs/rulebook-format.md, `either`)
+BY_VALUES = ("us", "them")
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class LoggedEvent:
     rule: str | None
     line: int
     index: int
+    by: str | None = None
 
     @property
     def kind(self) -> str:
@@ -308,8 +312,12 @@ class _LogParser:
         if any(e.id == event_id for e in earlier):
             raise self.fail((*path, "id"), f"duplicate event id {event_id!r}")
         ref = self.text(raw, "ref", path)
+        by = self.text(raw, "by", path)
+        if by is not None and by not in BY_VALUES:
+            raise self.fail((*path, "by"), "expected us (we gave the notice or did the event) "
+                            "or them (the other party did)")
         event = LoggedEvent(event_id, kind, at, at_text, ref, self.text(raw, "note", path) or "",
-                            severity, rule, self.doc.line(path) or 1, index)
+                            severity, rule, self.doc.line(path) or 1, index, by)
         self.check_ref(event, path, book, earlier)
         return event
 

@@ -49,6 +49,11 @@ LABELS: dict[str, dict[str, str]] = {
         "status.closed": "period ended", "status.undated": "no date",
         "actor.provider": "the provider", "actor.customer": "the customer",
         "actor.zendesk": "Zendesk", "actor.either": "either party",
+        "either.both": "each of them", "either.by": "the party that gave the notice or did the "
+        "event", "either.other": "the party that received the notice",
+        "by.us": "{event} given by us", "by.them": "{event} given by the counterparty",
+        "by.default": " (the default for {event}; record by: us or them)",
+        "by.unknown": "who gave the {event} is not recorded (record by: us or them)",
         "all.name": "Contract deadlines: all contracts",
         "ours.name": "Contract deadlines: ours to meet",
         "theirs.name": "Contract deadlines: the counterparties'",
@@ -81,6 +86,11 @@ LABELS: dict[str, dict[str, str]] = {
         "status.closed": "période close", "status.undated": "sans date",
         "actor.provider": "le fournisseur", "actor.customer": "le client",
         "actor.zendesk": "Zendesk", "actor.either": "l'une ou l'autre partie",
+        "either.both": "chacune d'elles", "either.by": "la partie qui a donné l'avis ou fait "
+        "l'événement", "either.other": "la partie qui a reçu l'avis",
+        "by.us": "{event} donné par nous", "by.them": "{event} donné par le cocontractant",
+        "by.default": " (valeur par défaut pour {event} ; indiquer by: us ou them)",
+        "by.unknown": "l'auteur de {event} n'est pas indiqué (indiquer by: us ou them)",
         "all.name": "Échéances contractuelles : tous les contrats",
         "ours.name": "Échéances contractuelles : les nôtres",
         "theirs.name": "Échéances contractuelles : celles des cocontractants",
@@ -280,7 +290,8 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
         due_text = labels["due_day"].format(day=f"{due:%A} {due.day} {due:%B %Y}", zone=zone.key)
     side = labels["ours"] if t.ours else labels["theirs"]
     lines = [
-        f"{labels['who']}: {labels.get('actor.' + rule.actor, rule.actor)} ({side})",
+        f"{labels['who']}: {labels.get('actor.' + rule.actor, rule.actor)}"
+        f"{_either_words(t, labels)} ({side})",
         f"{labels['what']}: {rule.action_in(lang)}",
         f"{labels['if_missed']}: {rule.consequence}",
         f"{labels['status']}: {labels['status.' + t.status]}",
@@ -330,6 +341,25 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
                  due_local=(f"{due.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})"
                             if isinstance(due, datetime) else due.isoformat()),
                  sort=sort_key(t))
+
+
+def _either_words(t: Tracked, labels: dict[str, str]) -> str:
+    """For a rule either party may owe: which one, and what says so (the log's `by`, the
+    rulebook's default for the event, or nothing)."""
+    rule = t.deadline.rule
+    if rule.actor != "either" or t.trigger is None:
+        return ""
+    whose = labels[f"either.{rule.either}"]
+    if rule.either == "both":
+        return f": {whose}"
+    giver = t.giver
+    event = t.trigger.type
+    if giver.party is None:
+        return f": {whose}; {labels['by.unknown'].format(event=event)}"
+    said = labels[f"by.{giver.party}"].format(event=event)
+    if not giver.recorded:
+        said += labels["by.default"].format(event=event)
+    return f": {whose}; {said}"
 
 
 def _lead_time(reminder: str, begins: datetime, zone: ZoneInfo) -> timedelta:

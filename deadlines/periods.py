@@ -33,6 +33,7 @@ class Unit(Enum):
     MINUTES = "minutes"
     HOURS = "hours"
     BUSINESS_HOURS = "business hours"
+    BUSINESS_MINUTES = "business minutes"
     DAYS = "days"
     BUSINESS_DAYS = "business days"
     WEEKS = "weeks"
@@ -42,7 +43,12 @@ class Unit(Enum):
     @property
     def is_exact(self) -> bool:
         """Counted as elapsed time from an instant, not in whole days."""
-        return self in (Unit.MINUTES, Unit.HOURS, Unit.BUSINESS_HOURS)
+        return self in (Unit.MINUTES, Unit.HOURS, Unit.BUSINESS_HOURS, Unit.BUSINESS_MINUTES)
+
+    @property
+    def is_business_time(self) -> bool:
+        """Counted only inside a support schedule's open windows."""
+        return self in (Unit.BUSINESS_HOURS, Unit.BUSINESS_MINUTES)
 
 
 class Direction(Enum):
@@ -61,6 +67,8 @@ _UNIT_WORDS = {
     "h": Unit.HOURS,
     "business hour": Unit.BUSINESS_HOURS,
     "business hours": Unit.BUSINESS_HOURS,
+    "business minute": Unit.BUSINESS_MINUTES,
+    "business minutes": Unit.BUSINESS_MINUTES,
     "day": Unit.DAYS,
     "days": Unit.DAYS,
     "d": Unit.DAYS,
@@ -80,7 +88,8 @@ _UNIT_WORDS = {
 # "<number> <unit>" or "<number><short unit>": 30 days, 30d, 2w, 48h, 90min, 1 month, 1y
 _PERIOD_RE = re.compile(r"^\s*(\d{1,6})\s*([a-z _]+?)\s*$")
 PERIOD_FORMS = ("30d, 30 days, 2w, 48h, 90min, 1 month, 1y or 30 business days (units: minutes, "
-                "hours, business hours, days, business days, weeks, months, years)")
+                "hours, business hours, business minutes, days, business days, weeks, months, "
+                "years)")
 # The units of a span of plain time (status --within, reminders): no business calendar needed.
 SPAN_UNITS = (Unit.MINUTES, Unit.HOURS, Unit.DAYS, Unit.WEEKS, Unit.MONTHS, Unit.YEARS)
 
@@ -319,31 +328,50 @@ def _fmt_delta(delta: timedelta) -> str:
 def add_business_time(
     start: datetime, period: Period, schedule: SupportSchedule, zone: ZoneInfo
 ) -> tuple[datetime, list[str]]:
-    """Business hours (or minutes) counted only inside the schedule's open windows."""
-    remaining = timedelta(minutes=period.amount * 60)
-    steps = [f"Counted only inside {schedule.describe()}.",
-             f"Start: {fmt_instant(start, schedule.zone)}."]
-    used: list[str] = []
-    for window_start, window_end in schedule.windows_from(start):
+    """Business hours (or minutes) counted only inside the schedule's open windows; each
+    stretch of open time used is named by the windows it comes from, and a schedule with a
+    summer variant says which zones' summer time decides, with its dates."""
+    remaining = timedelta(minutes=period.amount * (1 if period.unit is Unit.BUSINESS_MINUTES
+                                                   else 60))
+    steps = [f"Counted only inside {schedule.describe()}."]
+    if schedule.summer is not None:
+        steps.append(schedule.summer_rule())
+    if schedule.note:
+        steps.append(f"Why: {schedule.note}")
+    steps.append(f"Start: {fmt_instant(start, schedule.zone)}.")
+    # (start, length, windows' name) of each stretch of open time used; a stretch that runs on
+    # past midnight into the next day's window is shown as one
+    used: list[tuple[datetime, timedelta, str]] = []
+
+    def take(begin: datetime, length: timedelta, label: str) -> None:
+        if used and used[-1][0] + used[-1][1] == begin and used[-1][2] == label:
+            used[-1] = (used[-1][0], used[-1][1] + length, label)
+        else:
+            used.append((begin, length, label))
+
+    for window_start, window_end, label in schedule.open_from(start):
         begin = max(window_start, start)
         available = window_end - begin
         if available <= timedelta(0):
             continue
-        local_begin = begin.astimezone(schedule.zone)
         if remaining <= available:
             due = begin + remaining
-            used.append(f"{fmt_day(local_begin.date())} from {local_begin:%H:%M}: "
-                        f"{_fmt_delta(remaining)}")
-            if len(used) > 8:
-                used = [*used[:3], f"... {len(used) - 6} more windows ...", *used[-3:]]
-            steps.append("Open time used: " + "; ".join(used) + ".")
+            take(begin, remaining, label)
+            shown = [f"{fmt_day(b.astimezone(schedule.zone).date())} from "
+                     f"{b.astimezone(schedule.zone):%H:%M}: {_fmt_delta(n)}"
+                     + (f" ({name})" if name else "") for b, n, name in used]
+            if len(shown) > 8:
+                shown = [*shown[:3], f"... {len(shown) - 6} more windows ...", *shown[-3:]]
+            if schedule.summer is not None:
+                at = steps.index(f"Start: {fmt_instant(start, schedule.zone)}.")
+                steps[at:at] = schedule.summer_dates(start, due)
+            steps.append("Open time used: " + "; ".join(shown) + ".")
             steps.append(f"The {period} run out at {fmt_instant(due, schedule.zone)}"
                          + ("" if schedule.zone == zone else f" = {fmt_instant(due, zone)}")
                          + ".")
             return due.astimezone(zone), steps
         remaining -= available
-        used.append(f"{fmt_day(local_begin.date())} from {local_begin:%H:%M}: "
-                    f"{_fmt_delta(available)}")
+        take(begin, available, label)
     raise DeadlinesError(f"the support schedule has no open time to count {period}")
 
 

@@ -77,12 +77,14 @@ def _check_text(name: str, value: str | None) -> str | None:
 
 
 def entry_fields(kind: str, at: str, ref: str | None, note: str | None, severity: str | None,
-                 event_id: str | None, rule: str | None) -> list[tuple[str, str]]:
+                 event_id: str | None, rule: str | None, by: str | None = None
+                 ) -> list[tuple[str, str]]:
     fields = []
     if event_id:
         fields.append(("id", event_id))
     fields += [("type", kind), ("at", at)]
-    for key, value in (("ref", ref), ("rule", rule), ("severity", severity), ("note", note)):
+    for key, value in (("ref", ref), ("rule", rule), ("severity", severity), ("by", by),
+                       ("note", note)):
         if value:
             fields.append((key, value))
     return fields
@@ -157,13 +159,14 @@ def append_roundtrip(text: str, fields: list[tuple[str, str]]) -> str:
 
 def record(path: str | Path, kind: str, at: str, *, ref: str | None = None,
            note: str | None = None, severity: str | None = None, event_id: str | None = None,
-           rule: str | None = None) -> tuple[ContractLog, LoggedEvent]:
+           rule: str | None = None, by: str | None = None) -> tuple[ContractLog, LoggedEvent]:
     """Append the event, check the whole log, replace the file; returns the new log."""
     values = {name: _check_text(f"--{name}", value) for name, value in (
         ("type", kind), ("at", at), ("ref", ref), ("note", note), ("severity", severity),
-        ("id", event_id), ("rule", rule))}
+        ("id", event_id), ("rule", rule), ("by", by))}
     fields = entry_fields(values["type"] or "", values["at"] or "", values["ref"],
-                          values["note"], values["severity"], values["id"], values["rule"])
+                          values["note"], values["severity"], values["id"], values["rule"],
+                          values["by"])
     target = Path(os.path.realpath(path))
     with locked(lock_beside(target)):
         clean_stale_temporaries(target.parent)
@@ -194,7 +197,8 @@ def _append(path: str | Path, fields: list[tuple[str, str]]) -> tuple[ContractLo
     after = parse(load_text(new_body, name))
 
     def facts(log: ContractLog) -> list[tuple[object, ...]]:
-        return [(e.id, e.type, e.at, e.ref, e.note, e.severity, e.rule) for e in log.events]
+        return [(e.id, e.type, e.at, e.ref, e.note, e.severity, e.rule, e.by)
+                for e in log.events]
 
     if len(after.events) != len(before.events) + 1 or facts(after)[:-1] != facts(before):
         raise DeadlinesError("could not append the event without changing earlier entries",
@@ -202,7 +206,7 @@ def _append(path: str | Path, fields: list[tuple[str, str]]) -> tuple[ContractLo
     written = dict(fields)
     new = after.events[-1]
     read_back = {"id": new.id, "type": new.type, "at": new.at_text, "ref": new.ref,
-                 "note": new.note, "severity": new.severity, "rule": new.rule}
+                 "note": new.note, "severity": new.severity, "rule": new.rule, "by": new.by}
     if any(read_back[key] != value for key, value in written.items() if key != "severity"):
         raise DeadlinesError("the new entry would not read back as written", file=name)
     try:

@@ -16,6 +16,12 @@ from .yamlsource import FieldPath, Located, load_path
 
 RULEBOOK_DIR = Path(__file__).parent / "rulebooks"
 ACTORS = ("provider", "customer", "zendesk", "either")
+# For an `either` rule, which party owes it for one event: the one that gave the notice or did
+# the event (`by`), the other one (`other`: the party that received it), or each of them
+EITHER = ("by", "other", "both")
+# Who gave a notice or did an event when the log does not say: us or them (relative to the
+# contract's owner), or a party that the contract's role turns into us or them
+GIVERS = ("us", "them", "provider", "customer")
 KINDS = ("obligation", "right", "limit")
 ROLLS = ("none", "following", "preceding")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -23,9 +29,11 @@ _EVENT_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # The longest period a rule may set: 100 years of each unit (a contract counts nothing longer),
 # so that every count from any supported date stays inside the years dates can hold.
 MAX_AMOUNT = {Unit.DAYS: 36_525, Unit.WEEKS: 5_218, Unit.MONTHS: 1_200, Unit.YEARS: 100,
-              Unit.BUSINESS_DAYS: MAX_BUSINESS_DAYS, Unit.BUSINESS_HOURS: 10_000}
+              Unit.BUSINESS_DAYS: MAX_BUSINESS_DAYS, Unit.BUSINESS_HOURS: 10_000,
+              Unit.BUSINESS_MINUTES: 600_000}
 CALENDAR_BLOCKS = (1, 2, 3, 4, 6, 12)  # months a calendar-aligned recurring period may span
-SCHEDULE_FIELDS = ("timezone", "holidays", "windows")
+SCHEDULE_FIELDS = ("timezone", "holidays", "label", "note", "windows", "summer")
+SUMMER_FIELDS = ("label", "windows", "while_summer_time_in")
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,8 @@ class Reading:
     note: str = ""
     weekend: tuple[int, ...] | None = None  # days off for business days, if not the calendar's
     align: str | None = None  # recurring rules: anchor or calendar, if not the rule's
+    schedule: str | None = None  # business time: another schedule than the rule's
+    clear: bool | None = None  # clear days, if not the rule's
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,9 @@ class Rule:
     # « jours ouvrables » are Monday to Saturday in French usage: a rule may count business
     # days on its own week (weekday numbers, Monday = 0) instead of the calendar's weekend
     weekend: tuple[int, ...] | None = None
+    # "at least 7 clear days": neither the trigger (or target) day nor the day of acting counts
+    clear: bool = False
+    either: str = "both"  # for actor either: by | other | both (see EITHER)
 
     def title_in(self, lang: str) -> str:
         return self.title_fr if lang == "fr" and self.title_fr else self.title
@@ -116,6 +129,8 @@ class Rulebook:
     regions: dict[str, Region]
     default_region: str | None
     rules: list[Rule] = field(default_factory=list)
+    # event type -> who gives it when the log does not say (GIVERS); absent: not known
+    event_by: dict[str, str] = field(default_factory=dict)
     source_lines: tuple[int, int] | None = None
 
     def rules_for(self, event: str) -> list[Rule]:
@@ -273,11 +288,35 @@ class _Parser:
             self.zone(spec["timezone"], (*path, "timezone"))
         if not isinstance(spec.get("holidays", True), bool):
             raise self.fail((*path, "holidays"), "expected true or false")
-        windows = spec.get("windows")
+        for key in ("label", "note"):
+            if spec.get(key) is not None and not isinstance(spec[key], str):
+                raise self.fail((*path, key), "expected text")
+        self.windows(name, spec.get("windows"), (*path, "windows"))
+        summer = spec.get("summer")
+        if summer is not None:
+            spath: FieldPath = (*path, "summer")
+            summer = self.mapping(summer, spath)
+            for key in summer:
+                if key not in SUMMER_FIELDS:
+                    raise self.fail((*spath, str(key)),
+                                    f"unknown field; expected one of {', '.join(SUMMER_FIELDS)}")
+            if summer.get("label") is not None and not isinstance(summer["label"], str):
+                raise self.fail((*spath, "label"), "expected text")
+            self.windows(name, summer.get("windows"), (*spath, "windows"))
+            zones = summer.get("while_summer_time_in")
+            if not isinstance(zones, list) or not zones:
+                raise self.fail((*spath, "while_summer_time_in"), "expected a list of zones: "
+                                "contract (the contract's own zone) or IANA names")
+            for i, zone in enumerate(zones):
+                if zone != "contract":
+                    self.zone(zone, (*spath, "while_summer_time_in", i))
+
+    def windows(self, name: str, windows: Any, path: FieldPath) -> None:
+        """A non-empty list of windows, each checked with its line."""
         if not isinstance(windows, list) or not windows:
-            raise self.fail((*path, "windows"), "expected a non-empty list of windows")
+            raise self.fail(path, "expected a non-empty list of windows")
         for i, window in enumerate(windows):
-            wpath = (*path, "windows", i)
+            wpath = (*path, i)
             if not isinstance(window, dict) or not {"from", "to"} <= set(window) \
                     or not set(window) <= {"days", "from", "to"}:
                 raise self.fail(wpath, "expected {days: [mon, ...], from: 'HH:MM', to: 'HH:MM'}"
@@ -320,11 +359,22 @@ class _Parser:
                                           ("following", "preceding", "none"), "none"),
             note=self.text(law, "weekend_extension_note", ("governing_law",), required=False),
         )
-        events = {str(k): str(v) for k, v in self.mapping(top.get("events") or {},
-                                                          ("events",)).items()}
-        for name in events:
-            if not _EVENT_RE.match(name):
+        events: dict[str, str] = {}
+        event_by: dict[str, str] = {}
+        for name, spec in self.mapping(top.get("events") or {}, ("events",)).items():
+            if not _EVENT_RE.match(str(name)):
                 raise self.fail(("events", name), "event types are snake_case")
+            if isinstance(spec, dict):  # {meaning: ..., by: ...}
+                epath: FieldPath = ("events", str(name))
+                for key in spec:
+                    if key not in ("meaning", "by"):
+                        raise self.fail((*epath, str(key)),
+                                        "unknown field; expected one of meaning, by")
+                events[str(name)] = self.text(spec, "meaning", epath)
+                if spec.get("by") is not None:
+                    event_by[str(name)] = self.choice(spec, "by", epath, GIVERS, "")
+            else:
+                events[str(name)] = str(spec)
         severities: dict[str, tuple[str, ...]] = {}
         for name, spec in self.mapping(top.get("severities") or {}, ("severities",)).items():
             spath: FieldPath = ("severities", str(name))
@@ -377,6 +427,7 @@ class _Parser:
             default_region=str(default_region) if default_region else None,
             source_lines=(int(src_lines[0]), int(src_lines[-1]))
             if isinstance(src_lines, list) and src_lines else None,
+            event_by=event_by,
         )
         if top.get("timezone") is not None:
             self.zone(book.timezone, ("timezone",))
@@ -399,7 +450,8 @@ class _Parser:
         data = self.mapping(raw, path)
         known = {"id", "title", "kind", "event", "severity", "period", "direction", "align",
                  "from", "schedule", "actor", "action", "consequence", "clause", "lines",
-                 "quote", "note", "readings", "title_fr", "action_fr", "weekend"}
+                 "quote", "note", "readings", "title_fr", "action_fr", "weekend", "clear",
+                 "either"}
         for key in data:
             if key not in known:
                 raise self.fail((*path, key),
@@ -422,7 +474,7 @@ class _Parser:
         period = self.period(data, path)
         direction = self.direction(data, path, "after")
         schedule = self.text(data, "schedule", path, required=False) or None
-        if period is not None and period.unit.value == "business hours" and schedule is None:
+        if period is not None and period.unit.is_business_time and schedule is None:
             raise self.fail((*path, "schedule"), "business hours need a schedule")
         if schedule is not None and schedule not in book.schedules:
             raise self.fail((*path, "schedule"), "not one of the rulebook's schedules")
@@ -435,6 +487,8 @@ class _Parser:
                 raise self.fail((*path, "period"), "a calendar-aligned recurring rule needs 1, "
                                 f"2, 3, 4, 6 or 12 months, not {period}")
         self.business_hours(period, direction, path)
+        clear = self.flag(data, "clear", path)
+        self.count_options(period, direction, align, bool(clear), path)
         readings_raw = data.get("readings") or []
         if not isinstance(readings_raw, list):
             raise self.fail((*path, "readings"), "expected a list of {reading, period, ...}")
@@ -451,7 +505,13 @@ class _Parser:
                 weekend=self.weekend(item, rpath) or self.weekend(data, path),
                 align=self.choice(item, "align", rpath, ("anchor", "calendar"), align)
                 if item.get("align") is not None else None,
+                schedule=self.text(item, "schedule", rpath, required=False) or None,
+                clear=self.flag(item, "clear", rpath),
             )
+            self.count_options(reading.period, reading.direction, reading.align or align,
+                               bool(clear if reading.clear is None else reading.clear), rpath)
+            if reading.schedule is not None and reading.schedule not in book.schedules:
+                raise self.fail((*rpath, "schedule"), "not one of the rulebook's schedules")
             every = reading.period or period
             if reading.align == "calendar" and direction is Direction.RECURRING and \
                     every is not None:
@@ -460,10 +520,16 @@ class _Parser:
                     raise self.fail((*rpath, "align"), "a calendar-aligned reading needs 1, 2, "
                                     "3, 4, 6 or 12 months")
             self.business_hours(reading.period, reading.direction, rpath)
-            if reading.period is not None and reading.period.unit is Unit.BUSINESS_HOURS \
-                    and schedule is None:
-                raise self.fail((*rpath, "period"), "business hours need the rule's schedule")
+            if reading.period is not None and reading.period.unit.is_business_time \
+                    and (reading.schedule or schedule) is None:
+                raise self.fail((*rpath, "period"), "business hours need the rule's schedule "
+                                "or the reading's own")
             readings.append(reading)
+        actor = self.choice(data, "actor", path, ACTORS, "provider")
+        either = self.choice(data, "either", path, EITHER, "both")
+        if data.get("either") is not None and actor != "either":
+            raise self.fail((*path, "either"), "only a rule with actor: either says which party "
+                            "owes it")
         return Rule(
             id=rule_id,
             title=self.text(data, "title", path),
@@ -475,7 +541,7 @@ class _Parser:
             anchor_rule=self.text(data, "from", path, required=False) or None,
             schedule=schedule,
             severity=severity,
-            actor=self.choice(data, "actor", path, ACTORS, "provider"),
+            actor=actor,
             action=self.text(data, "action", path),
             consequence=self.text(data, "consequence", path, required=False,
                                   default="Not stated in the text."),
@@ -485,7 +551,29 @@ class _Parser:
             title_fr=self.text(data, "title_fr", path, required=False),
             action_fr=self.text(data, "action_fr", path, required=False),
             weekend=self.weekend(data, path),
+            clear=bool(clear),
+            either=either,
         )
+
+    def flag(self, data: dict[str, Any], key: str, path: FieldPath) -> bool | None:
+        value = data.get(key)
+        if value is not None and not isinstance(value, bool):
+            raise self.fail((*path, key), "expected true or false")
+        return value
+
+    def count_options(self, period: Period | None, direction: Direction, align: str,
+                      clear: bool, path: FieldPath) -> None:
+        """`clear` needs whole days; `align: calendar` outside a recurring rule needs weeks,
+        months or years counted forward (the end of the calendar week, month or year)."""
+        if clear and (period is None or period.unit not in (Unit.DAYS, Unit.WEEKS)
+                      or direction is Direction.RECURRING):
+            raise self.fail((*path, "clear"), "clear days need a period in days or weeks, "
+                            "after or before")
+        if align == "calendar" and direction is not Direction.RECURRING and (
+                period is None or period.unit not in (Unit.WEEKS, Unit.MONTHS, Unit.YEARS)
+                or direction is not Direction.AFTER):
+            raise self.fail((*path, "align"), "outside a recurring rule, align: calendar needs "
+                            "a period in weeks, months or years and direction: after")
 
     def weekend(self, data: dict[str, Any], path: FieldPath) -> tuple[int, ...] | None:
         raw = data.get("weekend")
@@ -500,7 +588,7 @@ class _Parser:
 
     def business_hours(self, period: Period | None, direction: Direction, path: FieldPath
                        ) -> None:
-        if period is not None and period.unit is Unit.BUSINESS_HOURS \
+        if period is not None and period.unit.is_business_time \
                 and direction is not Direction.AFTER:
             raise self.fail((*path, "direction"), "business hours are only counted forward "
                             "(direction: after)")

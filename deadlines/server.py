@@ -358,7 +358,10 @@ class _Failure:
 
 
 def _print_line(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    # one write per line: print() writes the text and the newline separately, and waitress's
+    # worker threads then run two request lines together
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 @dataclass

@@ -19,7 +19,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from .engine import DEFAULT_HORIZON_MONTHS, Computation, Deadline, Due, compute
+from .engine import (
+    DEFAULT_HORIZON_MONTHS,
+    Computation,
+    Deadline,
+    Due,
+    Giver,
+    compute,
+    is_ours,
+    resolve_giver,
+)
 from .eventlog import ContractLog, LoggedEvent, fulfilled_rules, resolve_target
 from .moments import Moment
 from .periods import add_months, end_of_day, start_of_day
@@ -71,10 +80,19 @@ class Tracked:
         return due
 
     @property
+    def giver(self) -> Giver:
+        """Who gave the triggering notice or did the event (the log's `by`, else the
+        rulebook's default for the event type with the contract's role)."""
+        if self.trigger is None:
+            return Giver()
+        return resolve_giver(self.log.rulebook, self.trigger.type, self.trigger.by,
+                             self.log.contract.role)
+
+    @property
     def ours(self) -> bool:
-        """Whether our side must (or may) act."""
-        actor = self.deadline.rule.actor
-        return actor == self.log.contract.role or actor == "either"
+        """Whether our side must (or may) act; for a rule either party may owe, decided by who
+        gave the notice (see engine.owed_by)."""
+        return is_ours(self.deadline.rule, self.giver, self.log.contract.role)
 
 
 def due_end(due: Due | None, log: ContractLog) -> datetime | None:
@@ -258,7 +276,8 @@ def as_one_off(result: Computation) -> list[Tracked]:
                         roll=None, reminders=("7d", "1d"), line=1)
     trigger = LoggedEvent(id=result.event, type=result.event, at=result.trigger,
                           at_text=result.trigger.iso(settings.zone), ref=None, note="",
-                          severity=None, rule=None, line=1, index=0)
+                          severity=None, rule=None, line=1, index=0,
+                          by=result.giver.party if result.giver.recorded else None)
     log = ContractLog("", contract, book, settings, [trigger], [])
     out = []
     for d in result.deadlines:

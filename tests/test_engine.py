@@ -192,11 +192,15 @@ def test_add_calculator() -> None:
 
 
 def test_recurring_reading_gives_the_matching_occurrence() -> None:
-    """« tous les trimestres »: every 3 months from a 31 January 2026 start (30 April, 31 July,
-    31 October, 31 January) with calendar quarters as the other reading (31 March, 30 June,
-    30 September, 31 December)."""
+    """« tous les trimestres » (FreshHawk Annexe A, seed line 307) from a 31 January 2026 start:
+    calendar quarters are the primary reading, being always the earlier (31 March, 30 June,
+    30 September, 31 December, then 31 March 2027, the quarter holding the 12-month horizon);
+    every 3 months from the start is the other reading, matched occurrence by occurrence
+    (30 April, 31 July, 31 October, 31 January, 30 April 2027). Issue 10 item 3: these two
+    series were the other way round (the same dates), against DESIGN's earliest-first rule."""
     report = api.compute_json("freshhawk-standard", "contract_start", "2026-01-31")
     reviews = [d for d in report["deadlines"] if d["rule"] == "firewall-review"]
-    assert [d["due"] for d in reviews] == ["2026-04-30", "2026-07-31", "2026-10-31", "2027-01-31"]
+    assert [d["due"] for d in reviews] == ["2026-03-31", "2026-06-30", "2026-09-30",
+                                           "2026-12-31", "2027-03-31"]
     assert [d["alternatives"][0]["due"] for d in reviews] == [
-        "2026-03-31", "2026-06-30", "2026-09-30", "2026-12-31"]
+        "2026-04-30", "2026-07-31", "2026-10-31", "2027-01-31", "2027-04-30"]

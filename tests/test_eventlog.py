@@ -253,6 +253,9 @@ def test_status_fail_on(tmp_path: Path) -> None:
 
     rows = json.loads(soon.output)
     assert [(r["rule"], r["due"], r["alert"]) for r in rows] == [
+        # the first calendar quarter of a 15 January start (issue 10 item 3: calendar quarters
+        # are the primary, earlier reading of « tous les trimestres »)
+        ("firewall-review", "2026-03-31", "due-within"),
         ("cure", "2026-04-01", "due-within"),
         ("terminate-for-cause", "2026-04-02", "due-within"),  # the right opens the day after
     ]

@@ -206,14 +206,16 @@ def test_running_the_command_closes_the_deadline(example: Path) -> None:
 def test_a_duty_from_the_contract_start_gets_the_command_on_its_next_occurrence(
         example: Path) -> None:
     """`done --rule firewall-review` closes the earliest open occurrence due on or after its
-    date: the missed occurrence of 15 October cannot be closed late, the one of 15 January
-    can; so the command is given for that one only."""
+    date. Calendar quarters are the primary reading (issue 10 item 3), so for the example
+    (start 15 January 2026, reviews done 10 April and 14 July) the first quarter, due
+    31 March, is missed and cannot be closed late; the fourth, due 31 December, can; so the
+    command is given for that one only."""
     _, out, _ = run("status", str(example), "--as-of", "2026-11-26", "--within", "2 months",
                     "--format", "json")
     reviews = {r["due"]: r["record"] for r in json.loads(out) if r["rule"] == "firewall-review"}
     assert reviews == {
-        "2026-10-15": None,
-        "2027-01-15": f"deadlines record {example / 'acme-freshhawk.yaml'} done --rule "
+        "2026-03-31": None,
+        "2026-12-31": f"deadlines record {example / 'acme-freshhawk.yaml'} done --rule "
                       "firewall-review"}
 
 

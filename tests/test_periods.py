@@ -61,8 +61,8 @@ def test_period_parse_refuses(text: str) -> None:
         Period.parse(text)
     assert caught.value.message == (
         f"{text!r} is not a period; expected e.g. 30d, 30 days, 2w, 48h, 90min, 1 month, 1y or "
-        "30 business days (units: minutes, hours, business hours, days, business days, weeks, "
-        "months, years)")
+        "30 business days (units: minutes, hours, business hours, business minutes, days, "
+        "business days, weeks, months, years)")
 
 
 @pytest.mark.parametrize("text", ["3 business days", "4 business hours"])

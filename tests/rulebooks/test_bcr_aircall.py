@@ -10,7 +10,7 @@ no DST since 2019); Aircall's default region ("other") counts in Europe/Paris (C
 
 from __future__ import annotations
 
-from duedates import alternatives, deadline, due, dues
+from duedates import alternatives, deadline, deadlines_of, due, dues
 
 from deadlines.api import compute_json
 
@@ -271,9 +271,14 @@ def test_bcr_access_revocation_b_24_hours():
         "2026-03-03T10:00:00-03:00"
 
 
-def test_bcr_firewall_review_b_every_three_months_from_start_clamped():
-    """« tous les trimestres » from 31 Jan 2026: 30 Apr (clamped), 31 Jul, 31 Oct."""
+def test_bcr_firewall_review_b_calendar_quarters_then_every_three_months_from_start():
+    """« tous les trimestres » (seed line 1545) from 31 Jan 2026. Primary, calendar quarters
+    (the earlier): 31 Mar, 30 Jun, 30 Sep. Other reading, every 3 months from the start:
+    30 Apr (clamped), 31 Jul, 31 Oct (these were the primary dates before issue 10 item 3)."""
     assert dues("bcr", "contract_start", "2026-01-31", "firewall-review", 3) == [
+        "2026-03-31", "2026-06-30", "2026-09-30"]
+    reviews = deadlines_of("bcr", "contract_start", "2026-01-31", "firewall-review")[:3]
+    assert [d["alternatives"][0]["due"] for d in reviews] == [
         "2026-04-30", "2026-07-31", "2026-10-31"]
 
 
@@ -389,8 +394,14 @@ def test_aircall_exit_window_from_month_end():
 
 
 def test_aircall_usage_billing_5_1_monthly():
-    """5.1 « tous les mois, en retard »: start 15 Jan 2026 -> 31 Jan, 28 Feb, 31 Mar."""
+    """5.1 « tous les mois, en retard » (seed line 1615), start 15 Jan 2026. A right, so the
+    later reading is primary (issue 10 item 4: its note named billing months without a date):
+    billing months from the start, 15 Feb, 15 Mar, 15 Apr. Calendar months, the primary dates
+    before, are the reading: 31 Jan, 28 Feb, 31 Mar."""
     assert dues("aircall", "contract_start", "2026-01-15", "usage-billing", 3) == [
+        "2026-02-15", "2026-03-15", "2026-04-15"]
+    months = deadlines_of("aircall", "contract_start", "2026-01-15", "usage-billing")[:3]
+    assert [d["alternatives"][0]["due"] for d in months] == [
         "2026-01-31", "2026-02-28", "2026-03-31"]
 
 

@@ -60,14 +60,23 @@ def test_maintenance_cap_2_3_each_month(book):
 
 @BOTH
 def test_maintenance_notice_2_3_seven_days_before(book):
-    """2.3: at least 7 days' notice; maintenance Tue 10 March 2026 -> latest notice 3 March."""
-    assert due(book, "maintenance_planned", "2026-03-10", "maintenance-notice") == "2026-03-03"
+    """2.3 « préavis écrit d'au moins sept (7) jours » (seed lines 83 / 393); maintenance Tue
+    10 March 2026. Primary, seven clear days (neither the notice day nor the maintenance day
+    counts; issue 10 item 4: the note named this reading without a date): 3..9 March are the
+    seven days between, notice by Monday 2 March. Other reading, the notice day counted:
+    latest notice 3 March (the primary date before)."""
+    assert due(book, "maintenance_planned", "2026-03-10", "maintenance-notice") == "2026-03-02"
+    assert alternatives(book, "maintenance_planned", "2026-03-10", "maintenance-notice") == [
+        "2026-03-03"]
 
 
 def test_maintenance_notice_2_3_across_month_start():
     """2.3: maintenance Thu 5 March 2026 22:00 -> 7 days back: 4,3,2,1 March, 28,27,26 Feb
-    -> 26 February."""
-    assert due(STD, "maintenance_planned", "2026-03-05T22:00", "maintenance-notice") == "2026-02-26"
+    -> 26 February with the notice day counted (the reading); as seven clear days (26 Feb to
+    4 March between) the notice is due Wednesday 25 February (the primary)."""
+    assert due(STD, "maintenance_planned", "2026-03-05T22:00", "maintenance-notice") == "2026-02-25"
+    assert alternatives(STD, "maintenance_planned", "2026-03-05T22:00", "maintenance-notice") == [
+        "2026-02-26"]
 
 
 # --- 8.4 end of life ----------------------------------------------------------------------------
@@ -175,9 +184,15 @@ def test_incident_report_annex_a_reading_after_notice(book):
 # --- Annexe A: firewall review and log retention -------------------------------------------
 
 @BOTH
-def test_firewall_review_annex_a_every_three_months(book):
-    """Annexe A 'tous les trimestres': start 31 Jan 2026 -> 30 April (clamped), 31 July, 31 Oct."""
+def test_firewall_review_annex_a_calendar_quarters_then_every_three_months(book):
+    """Annexe A 'tous les trimestres' (seed lines 307 / 619), start 31 Jan 2026. Primary,
+    calendar quarters (the earlier): 31 March, 30 June, 30 Sept. Other reading, every 3 months
+    from the start: 30 April (clamped), 31 July, 31 Oct (the primary dates before issue 10
+    item 3)."""
     assert dues(book, "contract_start", "2026-01-31", "firewall-review", 3) == [
+        "2026-03-31", "2026-06-30", "2026-09-30"]
+    reviews = deadlines_of(book, "contract_start", "2026-01-31", "firewall-review")[:3]
+    assert [d["alternatives"][0]["due"] for d in reviews] == [
         "2026-04-30", "2026-07-31", "2026-10-31"]
 
 
@@ -260,11 +275,13 @@ def test_support_response_annex_b_other_six_hours_overnight():
 
 def test_support_update_weekly_annex_b_other():
     """Annexe B 2(e): at least weekly; request 2 March 2026 -> 9 March; other reading: 1 week
-    after the response deadline (3 March 02:00) -> 10 March."""
+    after the response deadline (3 March 02:00) -> 10 March; calendar weeks (issue 10 item 4:
+    the note named them without a date): the request's week (2-8 March) is covered by the
+    initial response, the first update by the end of the next week, Sunday 15 March."""
     assert due(ENT, "support_request", "2026-03-02T20:00", "support-update-weekly",
                severity="other") == "2026-03-09"
-    assert "2026-03-10" in alternatives(ENT, "support_request", "2026-03-02T20:00",
-                                        "support-update-weekly", severity="other")
+    assert alternatives(ENT, "support_request", "2026-03-02T20:00", "support-update-weekly",
+                        severity="other") == ["2026-03-10", "2026-03-15"]
 
 
 @pytest.mark.parametrize("severity", ["critical", "major", "other"])

@@ -7,7 +7,7 @@ America/Los_Angeles; US daylight time starts Sunday 8 March 2026 at 02:00).
 
 from __future__ import annotations
 
-from duedates import alternatives, due, dues
+from duedates import alternatives, deadlines_of, due, dues
 
 OM = "openmethods"
 
@@ -144,10 +144,15 @@ def test_access_revocation_fig_a_24_hours_across_dst():
         "2026-03-08T13:00:00-07:00"
 
 
-def test_firewall_review_fig_a_every_three_months_month_end():
-    """Figure A: start 31 Jan 2026; +3 months -> 30 April (clamped), +6 -> 31 July,
-    +9 -> 31 October (each counted from the start, not chained)."""
+def test_firewall_review_fig_a_calendar_quarters_then_every_three_months_month_end():
+    """Figure A (seed line 968): start 31 Jan 2026. Primary, calendar quarters (the earlier):
+    31 March, 30 June, 30 September. Other reading: +3 months -> 30 April (clamped), +6 ->
+    31 July, +9 -> 31 October (each counted from the start, not chained; the primary dates
+    before issue 10 item 3)."""
     assert dues(OM, "contract_start", "2026-01-31", "firewall-review") == [
+        "2026-03-31", "2026-06-30", "2026-09-30"]
+    reviews = deadlines_of(OM, "contract_start", "2026-01-31", "firewall-review")[:3]
+    assert [d["alternatives"][0]["due"] for d in reviews] == [
         "2026-04-30", "2026-07-31", "2026-10-31"]
 
 

@@ -13,7 +13,7 @@ included (« toutes les semaines de l'année »), in the agreement's zone.
 from __future__ import annotations
 
 import pytest
-from duedates import alternatives, due, dues
+from duedates import alternatives, deadlines_of, due, dues
 
 ZU = "zuper"
 
@@ -223,9 +223,14 @@ def test_access_revocation_24_hours_across_the_spring_forward():
         "2026-03-08T19:00:00-07:00"
 
 
-def test_firewall_review_every_three_months_from_a_31st():
-    """Start 31 Jan 2026: +3 months -> 30 April (clamped), +6 -> 31 July, +9 -> 31 Oct."""
+def test_firewall_review_calendar_quarters_then_every_three_months_from_a_31st():
+    """pièce jointe B 6 (L2336), start 31 Jan 2026. Primary, calendar quarters (the earlier):
+    31 March, 30 June, 30 Sept. Other reading: +3 months -> 30 April (clamped), +6 -> 31 July,
+    +9 -> 31 Oct (the primary dates before issue 10 item 3)."""
     assert dues(ZU, "contract_start", "2026-01-31", "firewall-review", 3) == [
+        "2026-03-31", "2026-06-30", "2026-09-30"]
+    reviews = deadlines_of(ZU, "contract_start", "2026-01-31", "firewall-review")[:3]
+    assert [d["alternatives"][0]["due"] for d in reviews] == [
         "2026-04-30", "2026-07-31", "2026-10-31"]
 
 
@@ -322,8 +327,13 @@ def test_log_archive_30_days_then_cold_storage_11_months():
 # --- SCCs and Annexe 2 (L2813-L2931) ------------------------------------------------------------
 
 def test_subprocessor_list_update_yearly():
-    """SCC 11(4): start 2 March 2026 -> first yearly update 2 March 2027."""
-    assert dues(ZU, "contract_start", "2026-03-02", "subprocessor-list-update", 1) == ["2027-03-02"]
+    """SCC 11(4) « au moins une fois par an » (L2813), start 2 March 2026. Primary, calendar
+    years (the earlier): first update by 31 December 2026. Other reading, a year from the
+    start: 2 March 2027 (the primary date before issue 10 item 3)."""
+    assert dues(ZU, "contract_start", "2026-03-02", "subprocessor-list-update", 1) == [
+        "2026-12-31"]
+    first = deadlines_of(ZU, "contract_start", "2026-03-02", "subprocessor-list-update")[0]
+    assert [a["due"] for a in first["alternatives"]] == ["2027-03-02"]
 
 
 def test_security_overview_review_yearly():
@@ -332,8 +342,12 @@ def test_security_overview_review_yearly():
 
 
 def test_pen_test_yearly_from_29_february_clamps():
-    """Annexe 2 5.1: start 29 Feb 2028 + 1 year -> 28 Feb 2029."""
-    assert dues(ZU, "contract_start", "2028-02-29", "pen-test", 1) == ["2029-02-28"]
+    """Annexe 2 5.1 « au moins une fois par an » (L2919), start 29 Feb 2028. Primary, calendar
+    years (the earlier): first test by 31 December 2028. Other reading: 29 Feb 2028 + 1 year
+    -> 28 Feb 2029, clamped (the primary date before issue 10 item 3)."""
+    assert dues(ZU, "contract_start", "2028-02-29", "pen-test", 1) == ["2028-12-31"]
+    first = deadlines_of(ZU, "contract_start", "2028-02-29", "pen-test")[0]
+    assert [a["due"] for a in first["alternatives"]] == ["2029-02-28"]
 
 
 def test_training_recertification_one_year_after_training():
