@@ -313,30 +313,11 @@ def _build_locked(out: Path, logs: list[LogFile], checked: dict[str, Checked],
         report.events_written += written.events_written
         if options.max_feed_bytes <= 0:
             report.warnings += _size_warnings(staged, report.unchanged)
-        # every feed is rendered and on disk before any is replaced: a failure above leaves the
-        # previous set whole
-        if together:
-            sync_filesystem(out)
-        for temporary, path in staged:
-            try:
-                os.replace(temporary, path)
-            except OSError as exc:
-                raise fault(exc, "writing", path) from None
-            report.written.append(path)
-        staged = []
-        for contract_id, path in expired:
-            path.unlink(missing_ok=True)
-            report.removed.append(path)
+        for contract_id, _ in expired:
             store.forget(contract_id)
-        for path in written.obsolete:
-            path.unlink(missing_ok=True)
-            report.removed.append(path)
-            report.notes.append(f"{path}: the aggregate fits whole again; its split is removed")
         for name, identity in written.identities.items():
             store.set_file(name, identity)
         store.set_aggregate_warnings(written.warnings)
-        for result in computed:
-            _remove_legacy_contract_feed(out, result.row.id, report)
         stale = digests.stale()
         if stale:  # a rulebook edited while it was read: compute its contracts again next time
             for result in computed:
@@ -344,8 +325,35 @@ def _build_locked(out: Path, logs: list[LogFile], checked: dict[str, Checked],
                     store.expire(result.row.id)
         store.prune_orphans(as_of - timedelta(days=options.grace_days))
         changed = store.changed()
+        if changed:
+            store.next_generation()
+        back_up = changed or store.backup_is_stale()
+        if back_up:
+            store.check_room_for_backup()  # a full disk is found before anything is replaced
+        # every feed is rendered and on disk, and the store written, before anything is
+        # replaced: a failure until here leaves the previous set whole. The store commits first:
+        # a crash between the commit and the last rename leaves it ahead of some feed, which
+        # the next build finds by the feed's identity and writes again, with the same stamps.
+        if together:
+            sync_filesystem(out)
         store.commit()
-        if changed or not (out / BACKUP_FILE).exists():
+        for temporary, path in staged:
+            try:
+                os.replace(temporary, path)
+            except OSError as exc:
+                raise fault(exc, "writing", path) from None
+            report.written.append(path)
+        staged = []
+        for _, path in expired:
+            path.unlink(missing_ok=True)
+            report.removed.append(path)
+        for path in written.obsolete:
+            path.unlink(missing_ok=True)
+            report.removed.append(path)
+            report.notes.append(f"{path}: the aggregate fits whole again; its split is removed")
+        for result in computed:
+            _remove_legacy_contract_feed(out, result.row.id, report)
+        if back_up:
             store.backup()
         if store.migrated:
             for path in store.remove_legacy():

@@ -361,11 +361,21 @@ def _inspect(path: Path, *, readonly: bool) -> tuple[str | None, dict[str, Cache
         conn.close()
 
 
+def _disk_full(path: Path) -> bool:
+    try:
+        room = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return room.f_bavail * room.f_frsize < (1 << 20)
+
+
 def _sqlite_fault(exc: sqlite3.Error, doing: str, path: Path) -> Exception:
     """An SQLite error as what it is: the environment (exit 2), or a damaged store."""
     text = str(exc).lower()
     if "disk is full" in text or "disk i/o" in text:
-        return EnvironmentFault(f"no space left on device {doing} {path}" if "full" in text
+        # SQLite reports a write that found no space as either
+        full = "full" in text or _disk_full(path)
+        return EnvironmentFault(f"no space left on device {doing} {path}" if full
                                 else f"input/output error {doing} {path}")
     if "readonly" in text or "read-only" in text or "unable to open" in text:
         return EnvironmentFault(f"read-only file system or no permission {doing} {path}")
@@ -709,6 +719,44 @@ class BuildStore:
     def changed(self) -> bool:
         return self.conn.total_changes > 0
 
+    def _generation(self, conn: sqlite3.Connection) -> str:
+        row = conn.execute("SELECT value FROM meta WHERE name = 'generation'").fetchone()
+        return "0" if row is None else str(row[0])
+
+    def next_generation(self) -> None:
+        """Counted up by every build that changes the store: its backup holds the count it was
+        made at, so a backup that a crash left behind is found and made again."""
+        self._run("INSERT OR REPLACE INTO meta VALUES ('generation', ?)",
+                  (str(int(self._generation(self.conn)) + 1),))
+
+    def backup_is_stale(self) -> bool:
+        path = self.directory / BACKUP_FILE
+        if not path.is_file():
+            return True
+        try:
+            conn = _connect(path, readonly=True)
+            try:
+                return self._generation(conn) != self._generation(self.conn)
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return True
+
+    def check_room_for_backup(self) -> None:
+        """The backup needs about the store's size again: a disk without that room is said
+        now, before any feed is replaced, rather than after."""
+        try:
+            pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
+            size = self.conn.execute("PRAGMA page_size").fetchone()[0]
+            room = os.statvfs(self.directory)
+        except (sqlite3.Error, OSError):
+            return  # the backup itself will say what is wrong
+        free = room.f_bavail * room.f_frsize
+        need = pages * size
+        if free < need + need // 20 + (64 << 10):
+            raise fault(OSError(28, "No space left on device"), "writing",
+                        self.directory / BACKUP_FILE)
+
     def backup(self) -> None:
         """A copy of the store as of this build, with SQLite's backup API (a consistent copy
         even while readers are open), staged beside it and renamed into place."""
@@ -729,12 +777,14 @@ class BuildStore:
             finally:
                 os.close(fd)
             os.replace(temporary, target)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             Path(temporary).unlink(missing_ok=True)
+            # an older backup must not stay: restored, it could take SEQUENCE numbers back
+            # below what subscribers have seen (the next build makes a new one)
+            target.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise fault(exc, "writing", target) from None
             raise _sqlite_fault(exc, "writing", target) from None
-        except OSError as exc:
-            Path(temporary).unlink(missing_ok=True)
-            raise fault(exc, "writing", target) from None
 
     def remove_legacy(self) -> list[Path]:
         removed = []

@@ -310,3 +310,28 @@ def test_the_store_keeps_no_stamp_long_out_of_every_feed(tmp_path: Path) -> None
     assert set(early) - set(late), "nothing was dropped"
     for uid in set(early) - set(late):
         assert uid.encode() not in b"".join(feeds(out).values())
+
+
+def test_a_backup_left_behind_by_a_crash_is_made_again(tmp_path: Path) -> None:
+    """A build that stops between its commit and its backup leaves a backup one build old
+    (restored, it could take a SEQUENCE back below what subscribers saw after two more
+    changes). The next build, even with nothing to compute, sees that the backup is not of
+    the store's generation and makes it again."""
+    events, out = portfolio(tmp_path / "events", copies=1), tmp_path / "feeds"
+    build_module.build(events, out, AS_OF, jobs=1)
+    old = (out / ".deadlines-store.sqlite.bak").read_bytes()
+    api.record(str(events / "kiwi-freshhawk-0.yaml"), "incident_identified", "2026-05-31T09:00")
+    build_module.build(events, out, AS_OF, jobs=1)
+    (out / ".deadlines-store.sqlite.bak").write_bytes(old)  # as if the backup had not run
+    assert build_module.build(events, out, AS_OF, jobs=1).computed == 0
+    current = (out / ".deadlines-store.sqlite.bak").read_bytes()
+    assert current != old
+    import sqlite3
+
+    generations = []
+    for name in (".deadlines-store.sqlite", ".deadlines-store.sqlite.bak"):
+        conn = sqlite3.connect(f"file:{out / name}?mode=ro", uri=True)
+        generations.append(conn.execute(
+            "SELECT value FROM meta WHERE name = 'generation'").fetchone())
+        conn.close()
+    assert generations[0] == generations[1] == ("2",)
