@@ -22,7 +22,8 @@ from pathlib import Path
 
 from .contractfeed import capped_warning, prefix_within
 from .feednames import AGGREGATES, AGREEMENT_FOLDER, agreement_scope, path_for
-from .feeds import CALENDAR_END, LABELS, FeedOptions, calendar_head
+from .feeds import CALENDAR_END, FeedOptions, calendar_head
+from .labels import LABELS
 from .safeio import same_files, stage_stream
 from .store import BuildStore, file_identity, identity_of, moment
 

@@ -8,22 +8,35 @@ from typing import TYPE_CHECKING, Any
 
 from . import rulebook as rulebooks
 from .calendars import BusinessCalendar, CalendarSpec, load_zone
-from .engine import Computation, Deadline, Due, Giver, Settings, count, owed_by, who_words
+from .engine import Computation, Deadline, Due, Giver, count, owed_by, who_words
 from .engine import compute as _compute
 from .errors import DeadlinesError
 from .moments import Moment, parse_when
-from .periods import Direction, Period, count_calendar, shift
+from .periods import Period, Unit, count_calendar, shift
 from .rulebook import Rule, Rulebook
+from .settings import Settings
+from .vocabulary import (
+    DONE_EVENT,
+    EITHER_PARTY,
+    LANGUAGES,
+    START_EVENT,
+    WITHDRAWN_EVENT,
+    Direction,
+    EventKind,
+    Kind,
+    Roll,
+    Side,
+    Status,
+)
 
 if TYPE_CHECKING:
     from .build import BuildReport
     from .eventlog import ContractLog, LoggedEvent
     from .tracking import Tracked
 
-if TYPE_CHECKING:
-    from .build import BuildReport
-    from .eventlog import ContractLog, LoggedEvent
-    from .tracking import Tracked
+
+# The command-line option of each setting a one-off count may override.
+OPTIONS = {"timezone": "--tz", "calendar": "--calendar", "roll": "--roll", "region": "--region"}
 
 
 def compute(agreement: str, event: str, when: object, *, severity: str | None = None,
@@ -32,7 +45,12 @@ def compute(agreement: str, event: str, when: object, *, severity: str | None = 
     """Every deadline that EVENT at WHEN sets off under AGREEMENT. `by` (us or them): who gave
     the notice, for the rules either party may owe (the rulebook's default otherwise)."""
     book = rulebooks.load(agreement)
-    settings = Settings.resolve(book, tz=tz, calendar=calendar, roll=roll, region=region)
+    try:
+        if calendar is not None:  # checked now, not mid-count (see check_calendar)
+            rulebooks.check_calendar(calendar)
+        settings = Settings.resolve(book, tz=tz, calendar=calendar, roll=roll, region=region)
+    except DeadlinesError as exc:  # named by the option that gave the value
+        raise DeadlinesError(exc.message, field=OPTIONS.get(exc.field or "")) from None
     warnings: list[str] = []
     trigger = parse_when(when, settings.zone, warnings)
     return _compute(book, event, trigger, settings, severity=severity, warnings=warnings, by=by)
@@ -69,8 +87,8 @@ def deadline_json(d: Deadline, settings: Settings, giver: Giver | None = None
     }
     if d.rule.severity:
         out["severity"] = d.rule.severity
-    if d.rule.actor == "either" and giver is not None:
-        # which party owes it for this event (us, them, provider, customer, both; null: who
+    if d.rule.actor == EITHER_PARTY and giver is not None:
+        # which party owes it for this event (us, them, one of the sides, both; null: who
         # gave the notice is not known) and why
         out["owed_by"] = owed_by(d.rule, giver)
         out["who"] = who_words(d.rule, giver, d.event)
@@ -128,15 +146,13 @@ def explain(agreement: str, event: str, when: object, rule_id: str, **options: A
     return result, matches
 
 
-def fulfilled_by(rule: Rule) -> list[str]:
+def fulfilled_by(book: Rulebook, rule: Rule) -> list[str]:
     """What a person records to say a rule was met: its own fulfilment event(s), and always
     `done` with `--rule`. A right or a limit is closed by nothing (a right opens; a limit's
     period ends)."""
-    from .eventlog import GENERIC_DONE, fulfilling_types
-
-    if rule.kind != "obligation":
+    if rule.kind is not Kind.OBLIGATION:
         return []
-    return [*fulfilling_types(rule.id), f"{GENERIC_DONE} --rule {rule.id}"]
+    return [*book.fulfilment_types(rule.id), f"{DONE_EVENT} --rule {rule.id}"]
 
 
 def catalog(agreement: str | None = None) -> list[dict[str, Any]]:
@@ -160,39 +176,35 @@ def catalog(agreement: str | None = None) -> list[dict[str, Any]]:
             "consequence": rule.consequence,
             "source": source_json(rule),
             "readings": [r.reading for r in rule.readings],
-            "fulfilled_by": fulfilled_by(rule),
+            "fulfilled_by": fulfilled_by(book, rule),
         }
         for book in books
         for rule in book.rules
     ]
 
 
-START_EVENT = "contract_start"  # the contract's own start date, never recorded as an event
-
-
 def events_of(book: Rulebook) -> list[dict[str, Any]]:
     """Every event type a log of this agreement may record, with its meaning: the triggers
-    (from the rulebook), the fulfilments that close its rules, `done` and `withdrawn`."""
-    from .eventlog import FULFILMENTS, GENERIC_DONE, WITHDRAWN
-
+    and the fulfilments (from the rulebook, each fulfilment with the rules it closes), `done`
+    and `withdrawn`."""
     rows: list[dict[str, Any]] = []
     for name, meaning in book.events.items():
         if name == START_EVENT:
-            rows.append({"type": name, "kind": "start", "closes": [],
+            rows.append({"type": name, "kind": EventKind.START, "closes": [],
                          "meaning": f"{meaning} Not recorded: it is the contract's start."})
         else:
-            rows.append({"type": name, "kind": "trigger", "closes": [], "meaning": meaning})
-    ids = [r.id for r in book.rules]
-    for name, closes in FULFILMENTS.items():
-        own = [rule for rule in dict.fromkeys(ids) if rule in closes]
+            rows.append({"type": name, "kind": EventKind.TRIGGER, "closes": [],
+                         "meaning": meaning})
+    for name, meaning in book.fulfilments.items():
+        own = list(book.closes(name))
         if own:
-            rows.append({"type": name, "kind": "fulfilment", "closes": own,
-                         "meaning": f"Closes {', '.join(own)} (ref: the id of the event that "
-                                    "set it off)."})
-    rows.append({"type": GENERIC_DONE, "kind": "fulfilment", "closes": [],
+            rows.append({"type": name, "kind": EventKind.FULFILMENT, "closes": own,
+                         "meaning": f"{meaning} Closes {', '.join(own)} (ref: the id of the "
+                                    "event that set it off)."})
+    rows.append({"type": DONE_EVENT, "kind": EventKind.FULFILMENT, "closes": [],
                  "meaning": "Closes the obligation named by rule: (ref: the id of the event "
                             "that set it off, if any)."})
-    rows.append({"type": WITHDRAWN, "kind": "withdrawal", "closes": [],
+    rows.append({"type": WITHDRAWN_EVENT, "kind": EventKind.WITHDRAWAL, "closes": [],
                  "meaning": "Withdraws the entry named by ref: (recorded in error); its "
                             "deadlines are cancelled."})
     return rows
@@ -216,6 +228,10 @@ def agreement_info(agreement: str) -> dict[str, Any]:
         "calendar": default.calendar.label,
         "roll": default.roll,
         "governing_law": book.governing_law.name,
+        # who each actor name stands for, with its labels; `role:` in a log is one of `sides`
+        "parties": [{"party": p.key, "name": p.name, "labels": p.labels}
+                    for p in book.parties.values()],
+        "sides": list(book.sides),
         "default_region": book.default_region,
         "regions": regions,
         "severities": [{"severity": name, "aliases": list(aliases)}
@@ -237,25 +253,27 @@ def agreements() -> list[dict[str, Any]]:
     return out
 
 
-def add(when: object, period: str, *, calendar: str | None = None, roll: str = "none",
+def add(when: object, period: str, *, calendar: str | None = None, roll: str = Roll.NONE,
         tz: str = "UTC", backward: bool = False) -> tuple[Due, list[str], list[str]]:
     """A calculator with no agreement: WHEN + PERIOD; returns (due, steps, warnings)."""
     zone = load_zone(tz)
     spec = CalendarSpec.parse(calendar) if calendar else None
     parsed = Period.parse(period)
-    if parsed.unit.value == "business hours":
+    if parsed.unit is Unit.BUSINESS_HOURS:
         raise DeadlinesError("business hours need an agreement's support schedule; use compute")
-    if spec is None and parsed.unit.value == "business days":
+    if spec is None and parsed.unit is Unit.BUSINESS_DAYS:
         raise DeadlinesError("business days need --calendar, e.g. --calendar FR")
     business = BusinessCalendar(spec or CalendarSpec("XX"))
-    settings = Settings(zone, business, roll, None, "", "none", "")
+    if roll not in tuple(Roll):
+        raise DeadlinesError(f"unknown roll {roll!r}; expected none, following or preceding")
+    settings = Settings(zone, business, Roll(roll), None, "", Roll.NONE, "")
     warnings: list[str] = []
     anchor: Moment = parse_when(when, zone, warnings)
     direction = Direction.BEFORE if backward else Direction.AFTER
     if spec is None and not parsed.unit.is_exact:
         # no calendar: plain counting, no business-day remark
         due_day, steps = count_calendar(anchor.day, parsed, backward)
-        if roll != "none":
+        if roll != Roll.NONE:
             raise DeadlinesError("--roll needs --calendar")
         return due_day, steps, warnings
     due, steps = count(anchor, parsed, direction, settings, None, warnings, what=period)
@@ -298,7 +316,7 @@ def build(events_dir: str, out: str, *, as_of: datetime, lang: str = "en",
     from .build import build as _build
     from .feeds import FeedOptions
 
-    if lang not in ("en", "fr"):
+    if lang not in LANGUAGES:
         raise DeadlinesError(f"unknown language {lang!r}; expected en or fr")
     options = FeedOptions(past_days=past_days, horizon_months=horizon_months,
                           grace_days=grace_days, lang=lang, max_feed_bytes=max_feed_bytes,
@@ -328,11 +346,12 @@ def status(events_dir: str, *, as_of: datetime, within: Period | str | timedelta
         commands = record_commands(tracked, lambda t: t.log.path)
         for t in tracked:
             end = t.due_end
-            if end is None or t.deadline.rule.kind == "limit":
+            if end is None or t.deadline.rule.kind is Kind.LIMIT:
                 continue  # a limit's period ending asks nothing of anyone
-            if t.status in ("missed", "late"):
+            state: str
+            if t.status in (Status.MISSED, Status.LATE):
                 state = t.status
-            elif t.status in ("pending", "open") and as_of <= end <= until:
+            elif t.status in (Status.PENDING, Status.OPEN) and as_of <= end <= until:
                 state = "due-within"
             else:
                 continue
@@ -348,7 +367,7 @@ def status(events_dir: str, *, as_of: datetime, within: Period | str | timedelta
                 "status": t.status,
                 "alert": state,
                 "actor": t.deadline.rule.actor,
-                "side": "ours" if t.ours else "theirs",
+                "side": Side.OURS if t.ours else Side.THEIRS,
                 "trigger": t.trigger.id if t.trigger else None,
                 "clause": t.deadline.rule.source.clause,
                 "uid": t.uid,
@@ -381,7 +400,7 @@ def record(path: str, kind: str, at: str | None, *, ref: str | None = None,
     tracked = track(new_log, event.instant(new_log.settings))
     concerned = [t for t in tracked if (t.trigger is not None and t.trigger.id == event.id)
                  or (t.done is not None and t.done.id == event.id)
-                 or (event.type == "withdrawn" and t.trigger is not None
+                 or (event.type == WITHDRAWN_EVENT and t.trigger is not None
                      and t.trigger.id == event.ref)]
     return new_log, event, concerned
 

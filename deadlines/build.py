@@ -44,8 +44,9 @@ from .contractfeed import (
 from .errors import DeadlinesError
 from .eventlog import find_logs
 from .feednames import AGGREGATES, CONTRACT_FOLDER, FEED_SUFFIX, contract_scope, path_for
-from .feeds import FEED_SIZE_WARNING, LABELS, PRODID, FeedOptions
+from .feeds import FEED_SIZE_WARNING, PRODID, FeedOptions
 from .icswriter import cancel_every_event
+from .labels import LABELS
 from .safeio import (
     clean_stale_temporaries,
     fault,

@@ -70,7 +70,9 @@ class CalendarSpec:
     categories: tuple[str, ...] = ("public",)
     extra: frozenset[date] = frozenset()
     removed: frozenset[date] = frozenset()
-    weekend: frozenset[int] = frozenset({5, 6})
+    # Weekly days off (Monday = 0); None: the country's own weekend, from the holidays package
+    # (Friday and Saturday in Israel), with the weekend days it declares working days.
+    weekend: frozenset[int] | None = None
 
     @classmethod
     def parse(cls, value: Any) -> CalendarSpec:
@@ -102,14 +104,22 @@ class CalendarSpec:
                                                                             ["public"]))),
                 extra=frozenset(_parse_day(d) for d in value.get("extra", []) or []),
                 removed=frozenset(_parse_day(d) for d in value.get("removed", []) or []),
-                weekend=frozenset(weekday_index(w) for w in value.get("weekend", ["sat", "sun"])),
+                weekend=frozenset(weekday_index(w) for w in value["weekend"])
+                if value.get("weekend") is not None else None,
             )
         raise DeadlinesError(f"{value!r} is not a calendar")
 
     @property
+    def code(self) -> str:
+        """FR, AU-VIC: the country and subdivision, as the holidays package knows them."""
+        return f"{self.country}-{self.subdiv}" if self.subdiv else self.country
+
+    @property
     def label(self) -> str:
-        base = f"{self.country}-{self.subdiv}" if self.subdiv else self.country
-        if self.weekend != frozenset({5, 6}):
+        """The code, and the days off when a rule or a contract sets its own week (other than
+        Saturday and Sunday, which needs no saying)."""
+        base = self.code
+        if self.weekend is not None and self.weekend != frozenset({5, 6}):
             days = "/".join(WEEKDAY_NAMES[d][:3] for d in sorted(self.weekend)) or "none"
             base += f" (days off: {days})"
         return base
@@ -134,17 +144,41 @@ def cache_dir() -> Path:
     return Path(base) / "deadlines"
 
 
+@dataclass(frozen=True)
+class Year:
+    """One year of a country's calendar as the holidays package gives it: the holidays, the
+    days its weekend falls on (a country's weekend may change over the years), and the weekend
+    days it declares working days (moved weekends)."""
+
+    holidays: dict[date, str]
+    weekend: frozenset[date]
+    workdays: frozenset[date]
+
+    def to_json(self) -> str:
+        return json.dumps({"holidays": {d.isoformat(): n for d, n in sorted(self.holidays.items())},
+                           "weekend": sorted(d.isoformat() for d in self.weekend),
+                           "workdays": sorted(d.isoformat() for d in self.workdays)},
+                          ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: Any) -> Year:
+        return cls({date.fromisoformat(k): str(v) for k, v in raw["holidays"].items()},
+                   frozenset(date.fromisoformat(d) for d in raw["weekend"]),
+                   frozenset(date.fromisoformat(d) for d in raw["workdays"]))
+
+
 @dataclass
 class BusinessCalendar:
     """Business days of one calendar spec.
 
-    Holiday tables come from the `holidays` package. Each (calendar, year) table is also kept in
-    a small JSON cache keyed by the installed `holidays` version, so that a one-off command does
-    not pay for importing the package; the cache holds exactly what the package returned.
+    Holidays, the weekend and the weekend's working days come from the `holidays` package. Each
+    (country, categories, year) is also kept in a small JSON cache keyed by the installed
+    `holidays` version, so that a one-off command does not pay for importing the package; the
+    cache holds exactly what the package returned.
     """
 
     spec: CalendarSpec
-    _years: dict[int, dict[date, str]] = field(default_factory=dict, repr=False)
+    _years: dict[int, Year] = field(default_factory=dict, repr=False)
 
     @property
     def label(self) -> str:
@@ -176,32 +210,36 @@ class BusinessCalendar:
         self._year(date.today().year)
 
     def _cache_path(self, year: int) -> Path:
+        # keyed by what the package is asked (the weekend a rule or a contract sets is applied
+        # here, not there); "days" is the layout of the file (holidays, weekend, workdays)
         cats = "+".join(sorted(self.spec.categories))
-        name = f"{self.spec.label}_{cats}_{year}_holidays-{holidays_version()}.json"
+        name = f"{self.spec.code}_{cats}_{year}_days_holidays-{holidays_version()}.json"
         return cache_dir() / "holidays" / name
 
-    def _year(self, year: int) -> dict[date, str]:
+    def _year(self, year: int) -> Year:
         table = self._years.get(year)
         if table is not None:
             return table
         path = self._cache_path(year)
         try:
-            raw = json.loads(read_limited(path, 10_000_000, "cache file"))
-            table = {date.fromisoformat(k): str(v) for k, v in raw.items()}
-        except (DeadlinesError, ValueError, AttributeError, TypeError):
+            table = Year.from_json(json.loads(read_limited(path, 10_000_000, "cache file")))
+        except (DeadlinesError, ValueError, AttributeError, TypeError, KeyError):
             table = self._from_package(year)
-            _write_quietly(path, json.dumps({d.isoformat(): n for d, n in sorted(table.items())},
-                                            ensure_ascii=False))
+            _write_quietly(path, table.to_json())
         self._years[year] = table
         return table
 
-    def _from_package(self, year: int) -> dict[date, str]:
+    def _from_package(self, year: int) -> Year:
         hol = self._holidays
         # Observed days can be filed under a neighbouring year (a New Year's Day observed on
         # 31 December belongs to the next year's set), so populate the years around it.
         for y in (year - 1, year, year + 1):
             _ = date(y, 6, 1) in hol  # expands the object to that year
-        return {d: str(n) for d, n in hol.items() if d.year == year}
+        days = [date(year, 1, 1) + timedelta(days=n)
+                for n in range((date(year + 1, 1, 1) - date(year, 1, 1)).days)]
+        return Year({d: str(n) for d, n in hol.items() if d.year == year},
+                    frozenset(d for d in days if hol.is_weekend(d)),
+                    frozenset(d for d in hol.weekend_workdays if d.year == year))
 
     def holiday_name(self, day: date) -> str | None:
         """The holiday on `day` (or the office closure), ignoring weekends."""
@@ -209,14 +247,22 @@ class BusinessCalendar:
             return None
         if day in self.spec.extra:
             return "office closed"
-        return self._year(day.year).get(day)
+        return self._year(day.year).holidays.get(day)
+
+    def is_weekend(self, day: date) -> bool:
+        """A weekly day off: the spec's own week if it sets one, else the country's; either
+        way not a weekend day the country declares a working day."""
+        year = self._year(day.year)
+        off = day.weekday() in self.spec.weekend if self.spec.weekend is not None \
+            else day in year.weekend
+        return off and day not in year.workdays
 
     def closed_reason(self, day: date) -> str | None:
         """Why `day` is not a business day, or None when it is one."""
         holiday = self.holiday_name(day)
         if holiday:
             return f"{WEEKDAY_NAMES[day.weekday()]}, {holiday}"
-        if day.weekday() in self.spec.weekend:
+        if self.is_weekend(day):
             return WEEKDAY_NAMES[day.weekday()]
         return None
 
@@ -365,8 +411,8 @@ def fmt_utc(at: datetime) -> str:
 
 @dataclass(frozen=True)
 class Summer:
-    """Windows that replace a schedule's own while summer time is in force (Aircall's
-    « Heure d'été »), and the zones whose summer time the text may mean.
+    """Windows that replace a schedule's own while summer time is in force (a text's « Heure
+    d'été » beside its « Heure normale »), and the zones whose summer time the text may mean.
 
     The text may not say whose summer time it means; each listed zone is one reading. The
     primary count opens every hour that any reading opens (a count inside more open hours never

@@ -14,10 +14,11 @@ from typing import Any
 
 import click
 
-from . import api
+from . import api, authoring
 from .engine import Computation, Deadline, owed_by, who_words
 from .errors import EXIT_BAD_INPUT, DeadlinesError
 from .safeio import ENVIRONMENT_ERRNOS
+from .vocabulary import DONE_EVENT, EITHER_PARTY, LANGUAGES, By, Roll
 
 EXIT_INTERNAL = 3
 
@@ -102,7 +103,7 @@ _LOOKUP_HELP = ("AGREEMENT is a shipped agreement id or the path of a rulebook .
                 "AGREEMENT` (`--events` for the events alone).")
 _WHEN_HELP = ("WHEN is a date (2026-03-02) or an ISO 8601 date-time (2026-03-02T10:00 in the "
               "agreement's zone, or with an offset: 2026-03-02T10:00+01:00).")
-ROLLS = ["none", "following", "preceding"]
+ROLLS = [r.value for r in Roll]  # click reads an Enum member by its name, not its text
 
 
 def _agreement_options(f: Any, formats: tuple[str, ...] = ("text", "json")) -> Any:
@@ -125,7 +126,7 @@ def _agreement_options(f: Any, formats: tuple[str, ...] = ("text", "json")) -> A
                      "alias from `deadlines rules AGREEMENT`.")(f)
     f = click.option("--tz", default=None,
                      help="IANA time zone such as Europe/Paris (default: the agreement's).")(f)
-    f = click.option("--by", type=click.Choice(["us", "them"]), default=None,
+    f = click.option("--by", type=click.Choice([b.value for b in By]), default=None,
                      help="Who gave the notice or did the event; decides who owes the rules "
                      "either party may owe (default: the agreement's default for the event).")(f)
     return f
@@ -188,7 +189,7 @@ def _table(result: Computation) -> list[str]:
     s = result.settings
     lines: list[str] = []
     # an `either` rule shows which party owes it for this event (`?`: who gave it is unknown)
-    actors = [d.rule.actor if d.rule.actor != "either" else
+    actors = [d.rule.actor if d.rule.actor != EITHER_PARTY else
               f"either:{owed_by(d.rule, result.giver) or '?'}" for d in result.deadlines]
     width = max([9, *map(len, actors)])
     for d, actor in zip(result.deadlines, actors, strict=True):
@@ -197,7 +198,7 @@ def _table(result: Computation) -> list[str]:
         if d.occurrence is not None:
             rule += f" #{d.occurrence}"
         lines.append(f"{due:<25} {rule:<30} {actor:<{width}} {d.rule.action}")
-        lines.append(f"{'':<25} clause {d.rule.source.clause}, seed line "
+        lines.append(f"{'':<25} clause {d.rule.source.clause}, {result.rulebook.line_word} "
                      f"{', '.join(map(str, d.rule.source.lines))}"
                      + (f"; if missed: {d.rule.consequence}"
                         if d.rule.consequence and d.rule.consequence != "Not stated in the text."
@@ -243,7 +244,7 @@ def _explanation(d: Deadline, result: Computation) -> str:
     rule = d.rule
     out = [f"{rule.id}: {rule.title}" + (f" (severity {rule.severity})" if rule.severity else "")
            + (f", occurrence {d.occurrence}" if d.occurrence is not None else "")]
-    out.append(f"  Clause {rule.source.clause}, seed line(s) "
+    out.append(f"  Clause {rule.source.clause}, {result.rulebook.line_word}(s) "
                f"{', '.join(map(str, rule.source.lines))}: « {rule.source.quote} »")
     out.append(f"  Who: {who_words(rule, result.giver, result.event)}. What: {rule.action}")
     out.append(f"  If missed: {rule.consequence}")
@@ -276,7 +277,7 @@ def _rule_rows(rules: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]
             period += f" from {row['from']}"
         level = f" [{row['severity']}]" if row["severity"] else ""
         own = [c for c in row["fulfilled_by"] if " --rule " not in c]
-        closed = ", ".join(own) or ("done" if row["fulfilled_by"] else "-")
+        closed = ", ".join(own) or (DONE_EVENT if row["fulfilled_by"] else "-")
         rows.append([row["id"] + level, row["kind"], event, row["direction"], period,
                      row["actor"], closed, f"{row['source']['clause']} (line "
                      f"{','.join(map(str, row['source']['lines']))})"])
@@ -329,6 +330,13 @@ def rules(agreement: str | None, events_only: bool, fmt: str) -> None:
     click.echo(f"{info['name']} ({info['agreement']})")
     click.echo(f"Zone {info['timezone']}, business calendar {info['calendar']}, roll: "
                f"{info['roll']}; governing law: {info['governing_law']}")
+    first, second = info["sides"]
+    click.echo(f"\nParties (ACTOR in the rules; a log's role: is {first}, the default, or "
+               f"{second}):")
+    for line in _columns(["PARTY", "LABEL", "WHO"],
+                         [[p["party"], p["labels"].get("en", p["party"]), p["name"]]
+                          for p in info["parties"]]):
+        click.echo(line.rstrip())
     if info["regions"]:
         click.echo(f"\nRegions (--region; the default is {info['default_region']}):")
         for line in _columns(["REGION", "ZONE", "CALENDAR", "LAW"],
@@ -348,6 +356,40 @@ def rules(agreement: str | None, events_only: bool, fmt: str) -> None:
                "obligation):")
     for line in _columns(*_rule_rows(info["rules"])):
         click.echo(line.rstrip())
+
+
+@cli.group(short_help="Write a rulebook for a contract of your own: new, check.")
+def rulebook() -> None:
+    """Write a rulebook for a contract of your own (docs/your-own-contract.md).
+
+    `deadlines rulebook new ID > ID.yaml` starts one; `deadlines rulebook check ID.yaml --text
+    CONTRACT.txt` checks it, and every quote against the contract's text.
+    """
+
+
+@rulebook.command("check", short_help="Check a rulebook file, and its quotes against a text.")
+@click.argument("file")
+@click.option("--text", "text", default=None, metavar="CONTRACT.txt",
+              help="The contract's text: every quote must stand at the line(s) it cites "
+              "(apostrophes, no-break spaces and line breaks aside).")
+def rulebook_check(file: str, text: str | None) -> None:
+    """Check the rulebook FILE as every command reads it: its fields, ids, chains (no cycle),
+    periods, zones and calendars that exist, every actor one of its parties, every
+    `fulfilled_by` declared; and count each trigger once. With --text, find every quote at its
+    lines. Prints one line on success; the first mistake as FILE:LINE: FIELD: ... (exit 2).
+    """
+    click.echo(authoring.check(file, text).summary())
+
+
+@rulebook.command("new", short_help="Print a commented rulebook to start from.")
+@click.argument("book_id", metavar="ID")
+def rulebook_new(book_id: str) -> None:
+    """Print a commented rulebook for the agreement ID, with one rule of each kind (an
+    obligation, a right, a limit, a recurring duty, a chained step, business days, business
+    hours): `deadlines rulebook new acme-msa > acme-msa.yaml`. It passes `check` once every
+    quote is written.
+    """
+    click.echo(authoring.skeleton(book_id), nl=False)
 
 
 @cli.command(short_help="A date plus a period, with no agreement: a calculator.")
@@ -417,7 +459,7 @@ def _feed_size_options(f: Any) -> Any:
               help="Where the .ics files and their state file go.")
 @click.option("--as-of", default=None, help="Status as of this date or date-time (default: "
               "now; a date alone is 12:00 UTC).")
-@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
+@click.option("--lang", type=click.Choice(list(LANGUAGES)), default="en", show_default=True,
               help="Language of summaries and descriptions (quotes stay in French).")
 @click.option("--past-days", default=60, show_default=True, type=click.IntRange(0, 3650),
               help="Window: days back.")
@@ -523,7 +565,7 @@ def status(events_dir: str, as_of: str | None, within: str, fmt: str, fail_on: s
 @click.option("--id", "event_id", default=None,
               help="A stable id for the new event (default: TYPE@WHEN).")
 @click.option("--rule", default=None, help="For TYPE done: the id of the rule it fulfils.")
-@click.option("--by", type=click.Choice(["us", "them"]), default=None,
+@click.option("--by", type=click.Choice([b.value for b in By]), default=None,
               help="Who gave the notice or did the event; decides who owes the rules either "
               "party may owe (default: the agreement's default for TYPE).")
 def record(file: str, event_type: str, at: str | None, ref: str | None, note: str | None,
@@ -562,7 +604,7 @@ def record(file: str, event_type: str, at: str | None, ref: str | None, note: st
               help="Where the feed files and their state live (shared with `build`).")
 @click.option("--public-url", default=None,
               help="Base URL people subscribe to, such as https://deadlines.example.org")
-@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
+@click.option("--lang", type=click.Choice(list(LANGUAGES)), default="en", show_default=True,
               help="Language of summaries, descriptions and the subscribe page.")
 @_feed_size_options
 @click.option("-j", "--jobs", default=None, type=click.IntRange(1, 1024),

@@ -33,8 +33,6 @@ from .eventlog import ContractLog, parse
 from .feednames import contract_scope, path_for
 from .feeds import (
     CALENDAR_END,
-    CANCELLED_STATUSES,
-    LABELS,
     Entry,
     FeedOptions,
     calendar_head,
@@ -44,6 +42,7 @@ from .feeds import (
     in_aggregate,
     stamp_all,
 )
+from .labels import LABELS
 from .periods import add_months, start_of_day
 from .safeio import same_bytes, stage
 from .state import FeedState, Stamp
@@ -57,6 +56,7 @@ from .store import (
     unpack_stamps,
 )
 from .tracking import Tracked, track
+from .vocabulary import CANCELLED_STATUSES
 from .yamlsource import decode, load_text
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -106,9 +106,10 @@ def parse_log(path: str, data: bytes) -> ContractLog:
 
 
 def rulebook_files(log: ContractLog) -> tuple[str, ...]:
-    """The files the contract's rulebook was read from (one today; a rulebook that extends
-    another would name both here)."""
-    return (log.rulebook.path,)
+    """The files the contract's rulebook was read from: its own and every one it extends."""
+    from .rulebook import source_files
+
+    return source_files(log.rulebook)
 
 
 @dataclass(frozen=True)

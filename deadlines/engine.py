@@ -7,15 +7,14 @@ reads files or the clock.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .calendars import BusinessCalendar, CalendarSpec, SupportSchedule, load_zone
+from .calendars import BusinessCalendar, SupportSchedule
 from .errors import DeadlinesError
 from .moments import Moment, start_instant
 from .periods import (
-    Direction,
     Period,
     Unit,
     add_business_time,
@@ -26,6 +25,8 @@ from .periods import (
     fmt_day,
 )
 from .rulebook import Reading, Rule, Rulebook
+from .settings import Settings
+from .vocabulary import EITHER_PARTY, Align, By, Direction, Either, Kind, Roll
 
 Due = date | datetime  # a whole day (date) or an instant (aware datetime in the contract zone)
 DEFAULT_HORIZON_MONTHS = 12
@@ -35,118 +36,69 @@ DEFAULT_HORIZON_MONTHS = 12
 MAX_OCCURRENCES = 10_000
 
 
-@dataclass
-class Settings:
-    """Where and how to count for one contract: zone, business calendar, roll, region."""
-
-    zone: ZoneInfo
-    calendar: BusinessCalendar
-    roll: str
-    region: str | None
-    law_name: str
-    law_extension: str
-    law_note: str
-    schedules: dict[str, SupportSchedule] = field(default_factory=dict)
-    _variants: dict[tuple[int, ...], BusinessCalendar] = field(default_factory=dict, repr=False)
-
-    def calendar_for(self, weekend: tuple[int, ...] | None) -> BusinessCalendar:
-        """The business calendar, or the same holidays on a rule's own working week."""
-        if weekend is None or frozenset(weekend) == self.calendar.spec.weekend:
-            return self.calendar
-        if weekend not in self._variants:
-            spec = replace(self.calendar.spec, weekend=frozenset(weekend))
-            self._variants[weekend] = BusinessCalendar(spec)
-        return self._variants[weekend]
-
-    @classmethod
-    def resolve(cls, book: Rulebook, *, tz: str | None = None, calendar: object = None,
-                roll: str | None = None, region: str | None = None) -> Settings:
-        zone_name, cal_value, law_name = book.timezone, book.calendar, book.governing_law.name
-        if region is not None and not book.regions:
-            raise DeadlinesError(f"{book.id} has no regions; --region does not apply")
-        region = region or book.default_region
-        if region is not None:
-            if region not in book.regions:
-                raise DeadlinesError(
-                    f"unknown region {region!r} for {book.id}; expected one of "
-                    f"{', '.join(book.regions)}"
-                )
-            chosen = book.regions[region]
-            zone_name, cal_value = chosen.timezone, chosen.calendar or cal_value
-            law_name = chosen.law or law_name
-        zone = load_zone(tz or zone_name)
-        if calendar is None and cal_value is None:
-            raise DeadlinesError(f"{book.id} names no business calendar; pass --calendar")
-        business = BusinessCalendar(CalendarSpec.parse(calendar if calendar is not None
-                                                       else cal_value))
-        roll = roll or book.roll
-        if roll not in ("none", "following", "preceding"):
-            raise DeadlinesError(f"unknown roll {roll!r}; expected none, following or preceding")
-        schedules = {
-            name: SupportSchedule.parse(name, spec, zone, business)
-            for name, spec in book.schedules.items()
-        }
-        return cls(zone, business, roll, region, law_name,
-                   book.governing_law.weekend_extension, book.governing_law.note, schedules)
-
-
 @dataclass(frozen=True)
 class Giver:
     """Who gave the triggering notice or did the event, for rules either party may owe.
 
     `party` is `us` or `them` when the log (`by:`) or `--by` says so, or when the rulebook's
-    default for the event (`events: {X: {by: ...}}`) is us/them or a party the contract's role
-    turns into us/them; a party name (provider, customer) when only the rulebook's default is
-    known and there is no role (a one-off count); None when nothing says."""
+    default for the event (`events: {X: {by: ...}}`) is us/them or a side the contract's role
+    turns into us/them; one of the rulebook's sides when only its default is known and there
+    is no role (a one-off count); None when nothing says. `other` is the party that received
+    it: the opposite of `party`."""
 
     party: str | None = None
     recorded: bool = False  # said by the log or --by, not taken from the rulebook's default
+    other: str | None = None
+
+
+_OPPOSITE = {By.US: By.THEM, By.THEM: By.US}
 
 
 def resolve_giver(book: Rulebook, event: str, by: str | None, role: str | None) -> Giver:
     if by is not None:
-        if by not in ("us", "them"):
+        if by not in tuple(By):
             raise DeadlinesError(f"by must be us or them, not {by!r}")
-        return Giver(by, True)
+        return Giver(by, True, _OPPOSITE[By(by)])
     default = book.event_by.get(event)
-    if default in ("provider", "customer") and role is not None:
-        return Giver("us" if default == role else "them")
-    return Giver(default)
-
-
-_OPPOSITE = {"us": "them", "them": "us", "provider": "customer", "customer": "provider"}
+    if default is None:
+        return Giver()
+    if default in book.sides:
+        if role is None:  # a one-off count: the side as the rulebook names it
+            return Giver(default, other=book.other_side(default))
+        default = By.US if default == role else By.THEM
+    return Giver(default, other=_OPPOSITE[By(default)])
 
 
 def owed_by(rule: Rule, giver: Giver) -> str | None:
     """The party that owes (or holds) this rule for one event: the rule's actor, or for an
     `either` rule the giver, the other party, or `both`; None when who gave it is not known."""
-    if rule.actor != "either":
+    if rule.actor != EITHER_PARTY:
         return rule.actor
-    if rule.either == "both":
-        return "both"
+    if rule.either is Either.BOTH:
+        return Either.BOTH
     if giver.party is None:
         return None
-    return giver.party if rule.either == "by" else _OPPOSITE[giver.party]
+    return giver.party if rule.either is Either.BY else giver.other
 
 
 def is_ours(rule: Rule, giver: Giver, role: str) -> bool:
     """Whether our side (the contract's role) must or may act. An `either` rule whose party is
     not known is shown as ours: a duty wrongly filed as theirs is the one that gets missed."""
     party = owed_by(rule, giver)
-    if party is None or party in ("both", "us"):
+    if party is None or party in (Either.BOTH, By.US):
         return True
-    if party == "them":
+    if party == By.THEM:
         return False
     return party == role
 
 
 def who_words(rule: Rule, giver: Giver, event: str) -> str:
-    """'either party: the party that received it, us (breach_notice given by them, ...)'."""
-    if rule.actor != "either":
+    """'either party: the party that received it, us (the notice given by them, ...)'."""
+    if rule.actor != EITHER_PARTY:
         return rule.actor
-    if rule.either == "both":
+    if rule.either is Either.BOTH:
         return "either party: each of them"
-    whose = "the party that gave it or did it" if rule.either == "by" else \
+    whose = "the party that gave it or did it" if rule.either is Either.BY else \
         "the party that received it"
     party = owed_by(rule, giver)
     if giver.party is None:
@@ -198,14 +150,14 @@ class Computation:
 
 def count(anchor: Moment, period: Period, direction: Direction, settings: Settings,
           schedule: str | None = None, warnings: list[str] | None = None,
-          what: str = "", kind: str = "obligation", weekend: tuple[int, ...] | None = None,
-          variant: SupportSchedule | None = None, clear: bool = False, align: str = "anchor"
-          ) -> tuple[Due, list[str]]:
+          what: str = "", kind: Kind = Kind.OBLIGATION, weekend: tuple[int, ...] | None = None,
+          variant: SupportSchedule | None = None, clear: bool = False,
+          align: Align = Align.ANCHOR) -> tuple[Due, list[str]]:
     """One period from one anchor, with the roll convention and the governing-law remark.
 
     `variant`: count business time inside this schedule instead of `schedule` (one reading of
     a schedule's summer time, see SupportSchedule.readings). `clear`: clear days, neither end
-    counted. `align="calendar"`: to the end of a calendar week, month or year (the one holding
+    counted. `align=Align.CALENDAR`: to the end of a calendar week, month or year (the one holding
     the anchor being the first)."""
     backward = direction is Direction.BEFORE
     zone = settings.zone
@@ -229,7 +181,7 @@ def count(anchor: Moment, period: Period, direction: Direction, settings: Settin
     calendar = settings.calendar_for(weekend)
     if period.unit is Unit.BUSINESS_DAYS:
         due, steps = count_business_days(anchor.day, period.amount, calendar, backward)
-    elif align == "calendar" and not backward:
+    elif align is Align.CALENDAR and not backward:
         due, steps = calendar_block_end(anchor.day, period)
     elif clear:
         days = period.amount * (7 if period.unit is Unit.WEEKS else 1)
@@ -239,7 +191,7 @@ def count(anchor: Moment, period: Period, direction: Direction, settings: Settin
         due, steps = count_calendar(anchor.day, Period(days + 1, Unit.DAYS), backward)
         steps.insert(0, head)
     else:
-        due, steps = count_calendar(anchor.day, period, backward, clamp_up=kind == "right")
+        due, steps = count_calendar(anchor.day, period, backward, clamp_up=kind is Kind.RIGHT)
     return _settle(due, steps, settings, direction, calendar, kind)
 
 
@@ -259,7 +211,7 @@ def calendar_block_end(anchor: date, period: Period) -> tuple[date, list[str]]:
                  f"counted as the first: it ends on {fmt_day(due)}."]
 
 
-def roll_refusal(kind: str, direction: Direction, roll: str) -> str | None:
+def roll_refusal(kind: Kind, direction: Direction, roll: Roll) -> str | None:
     """Why the contract's roll does not move this date, or None when it does.
 
     The one statement of the roll rule (docs/rulebook-format.md, "Rolls", says the same):
@@ -273,17 +225,17 @@ def roll_refusal(kind: str, direction: Direction, roll: str) -> str | None:
     - limit (the edge of a measured span: a month of uptime, a retention floor, a look-back
       window): never moved, since moving it would change the span the text measures.
     """
-    if roll not in ("following", "preceding"):
+    if roll is Roll.NONE:
         return None
-    if kind == "limit":
+    if kind is Kind.LIMIT:
         return (f"The '{roll}' roll is in force, but a limit marks the edge of a span the text "
                 "measures, not a day to act, so no roll moves it; it stays on that day.")
-    if kind == "right" and roll == "preceding":
+    if kind is Kind.RIGHT and roll is Roll.PRECEDING:
         return ("The 'preceding' roll is in force, but it never moves a right earlier: a right "
                 "opens only once its whole period has run (rolling back would open it inside "
                 "that period, e.g. on the last day of the duty it follows); it stays on that "
                 "day.")
-    if kind == "obligation" and direction is Direction.BEFORE and roll == "following":
+    if kind is Kind.OBLIGATION and direction is Direction.BEFORE and roll is Roll.FOLLOWING:
         return ("The 'following' roll is in force, but it never moves a latest day to act "
                 "counted back from a target later: that would leave less than the notice the "
                 "text requires; it stays on that day.")
@@ -291,7 +243,7 @@ def roll_refusal(kind: str, direction: Direction, roll: str) -> str | None:
 
 
 def _settle(due: date, steps: list[str], settings: Settings, direction: Direction,
-            cal: BusinessCalendar, kind: str = "obligation") -> tuple[date, list[str]]:
+            cal: BusinessCalendar, kind: Kind = Kind.OBLIGATION) -> tuple[date, list[str]]:
     """Say whether the last day is a business day; roll only if the contract opted in, and only
     in the direction that is safe for this kind of rule (see `roll_refusal`)."""
     reason = cal.closed_reason(due)
@@ -303,16 +255,17 @@ def _settle(due: date, steps: list[str], settings: Settings, direction: Directio
     if refusal is not None:
         steps.append(refusal)
         return due, steps
-    if settings.roll in ("following", "preceding"):
-        rolled = cal.next_business_day(due, backward=settings.roll == "preceding")
+    if settings.roll is not Roll.NONE:
+        rolled = cal.next_business_day(due, backward=settings.roll is Roll.PRECEDING)
         steps.append(f"The '{settings.roll}' roll is in force: the deadline moves to "
                      f"{fmt_day(rolled)}.")
         return rolled, steps
     steps.append("No roll applies (the default): the deadline stays on that day.")
     # Statutory extensions lengthen a period that runs forward; a "latest day to give notice"
     # counted backward is never pushed later by them, and a limit is not a day to act.
-    if settings.law_extension != "none" and direction is Direction.AFTER and kind != "limit":
-        extended = cal.next_business_day(due, backward=settings.law_extension == "preceding")
+    if settings.law_extension is not Roll.NONE and direction is Direction.AFTER \
+            and kind is not Kind.LIMIT:
+        extended = cal.next_business_day(due, backward=settings.law_extension is Roll.PRECEDING)
         note = f" ({settings.law_note})" if settings.law_note else ""
         steps.append(
             f"Under the governing law, {settings.law_name}{note}, a period that ends on a "
@@ -400,7 +353,8 @@ def compute(book: Rulebook, event: str, trigger: Moment, settings: Settings, *,
             # (A right that follows another right, such as terminating after suspending, does
             # follow the actual exercise of the first one.)
             parents = [r for r in book.rules if r.id == rule.anchor_rule]
-            after_duty = rule.kind == "right" and any(p.kind == "obligation" for p in parents)
+            after_duty = rule.kind is Kind.RIGHT and any(p.kind is Kind.OBLIGATION
+                                                         for p in parents)
             actual = {} if after_duty else fulfilled
             anchor, anchor_text = _chain_anchor(rule.anchor_rule, due_by_rule, actual, zone)
         if rule.period is None:
@@ -426,9 +380,10 @@ def compute(book: Rulebook, event: str, trigger: Moment, settings: Settings, *,
     return Computation(book, event, trigger, settings, out, warnings, giver)
 
 
-def _headline(period: Period, direction: Direction, anchor_text: str, kind: str = "") -> str:
+def _headline(period: Period, direction: Direction, anchor_text: str,
+              kind: Kind | None = None) -> str:
     target = anchor_text.removeprefix("from ")
-    if direction is Direction.BEFORE and kind == "limit":
+    if direction is Direction.BEFORE and kind is Kind.LIMIT:
         return f"A window of {period} back from {target}; it opens on the day computed below."
     if direction is Direction.BEFORE:
         return f"At least {period} before the target, {target}."
@@ -519,14 +474,14 @@ def _recurring(rule: Rule, event: str, start: Moment, settings: Settings,
     return out
 
 
-def _occurrences(rule: Rule, period: Period, align: str, start: Moment, settings: Settings,
+def _occurrences(rule: Rule, period: Period, align: Align, start: Moment, settings: Settings,
                  last: date, warnings: list[str], extra: int = 0
                  ) -> list[tuple[Due, list[str]]]:
     """One recurring series up to `last` (and at least `extra` occurrences, so that a reading
     has a match for every primary occurrence)."""
     out: list[tuple[Due, list[str]]] = []
     number = 1
-    if align == "calendar":
+    if align is Align.CALENDAR:
         block = _calendar_block_months(period)
         # the block containing the start, then each following block, until one ends past `last`
         index = (start.day.year * 12 + start.day.month - 1) // block * block

@@ -21,94 +21,18 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .eventlog import GENERIC_DONE, LoggedEvent, fulfilling_types, reminder_period
+from .eventlog import LoggedEvent, reminder_period
+from .labels import LABELS
 from .periods import add_months, shift, start_of_day
 from .state import FeedState, Stamp
 from .tracking import Tracked, sort_key
+from .vocabulary import CANCELLED_STATUSES, DONE_EVENT, EITHER_PARTY, Either, Kind, Side, Status
 
 PRODID = "-//deadlines//deadlines contract deadline feeds//EN"
 UID_DOMAIN = "deadlines"
 FEED_SIZE_WARNING = 1_000_000
 
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "who": "Who must act", "ours": "our side", "theirs": "the counterparty",
-        "what": "What", "if_missed": "If missed", "status": "Status", "due": "Due",
-        "due_day": "by the end of {day} ({zone})", "trigger": "Set off by",
-        "source": "Source", "count": "How the date was computed", "readings": "Other readings",
-        "contract": "Contract", "done": "Fulfilled", "no_date": "no date",
-        "close": "When done, record it (in the event logs' folder) with",
-        "reminder": "Reminder: {title} is due {when}",
-        "prefix.missed": "[MISSED] ", "prefix.met": "[DONE] ", "prefix.late": "[DONE LATE] ",
-        "prefix.withdrawn": "[CANCELLED] ", "prefix.open": "[RIGHT OPEN] ",
-        "prefix.right": "[RIGHT] ", "prefix.closed": "[PERIOD ENDED] ",
-        "status.pending": "pending", "status.met": "met (fulfilled on time)",
-        "status.late": "late (fulfilled after the due date)",
-        "status.missed": "missed (due date passed, not fulfilled)",
-        "status.withdrawn": "withdrawn", "status.open": "open (the right may be exercised)",
-        "status.closed": "period ended", "status.undated": "no date",
-        "actor.provider": "the provider", "actor.customer": "the customer",
-        "actor.zendesk": "Zendesk", "actor.either": "either party",
-        "either.both": "each of them", "either.by": "the party that gave the notice or did the "
-        "event", "either.other": "the party that received the notice",
-        "by.us": "{event} given by us", "by.them": "{event} given by the counterparty",
-        "by.default": " (the default for {event}; record by: us or them)",
-        "by.unknown": "who gave the {event} is not recorded (record by: us or them)",
-        "all.name": "Contract deadlines: all contracts",
-        "ours.name": "Contract deadlines: ours to meet",
-        "theirs.name": "Contract deadlines: the counterparties'",
-        "contract.name": "Deadlines: {name}",
-        "feed.description": "Deadlines computed by `deadlines` from the event logs; each event "
-                            "says how its date was reached.",
-        "aggregate.description": " This feed holds the obligations and rights, from {past} days "
-                                 "back to {ahead} days ahead; each contract's own feed holds all "
-                                 "of its deadlines.",
-        "feed.capped": " {dropped:,} deadline(s) due latest are left out to keep this feed under "
-                       "{limit:,} bytes (Google Calendar stops reading a feed at about 1 MB); "
-                       "{where}.",
-        "capped.contract": "`deadlines status` lists every deadline",
-        "capped.aggregate": "the contracts' own feeds hold them",
-    },
-    "fr": {
-        "who": "Qui doit agir", "ours": "notre partie", "theirs": "le cocontractant",
-        "what": "Quoi", "if_missed": "Si le délai est manqué", "status": "Statut",
-        "due": "Échéance", "due_day": "au plus tard à la fin du {day} ({zone})",
-        "trigger": "Déclenché par", "source": "Source", "count": "Calcul de la date",
-        "readings": "Autres lectures", "contract": "Contrat", "done": "Exécuté",
-        "close": "Une fois fait, l'enregistrer (dans le dossier des journaux) avec",
-        "no_date": "sans date", "reminder": "Rappel : {title}, échéance {when}",
-        "prefix.missed": "[MANQUÉ] ", "prefix.met": "[FAIT] ", "prefix.late": "[FAIT EN RETARD] ",
-        "prefix.withdrawn": "[ANNULÉ] ", "prefix.open": "[DROIT OUVERT] ",
-        "prefix.right": "[DROIT] ", "prefix.closed": "[PÉRIODE CLOSE] ",
-        "status.pending": "en cours", "status.met": "respecté",
-        "status.late": "exécuté en retard", "status.missed": "manqué (échéance dépassée)",
-        "status.withdrawn": "retiré", "status.open": "ouvert (le droit peut être exercé)",
-        "status.closed": "période close", "status.undated": "sans date",
-        "actor.provider": "le fournisseur", "actor.customer": "le client",
-        "actor.zendesk": "Zendesk", "actor.either": "l'une ou l'autre partie",
-        "either.both": "chacune d'elles", "either.by": "la partie qui a donné l'avis ou fait "
-        "l'événement", "either.other": "la partie qui a reçu l'avis",
-        "by.us": "{event} donné par nous", "by.them": "{event} donné par le cocontractant",
-        "by.default": " (valeur par défaut pour {event} ; indiquer by: us ou them)",
-        "by.unknown": "l'auteur de {event} n'est pas indiqué (indiquer by: us ou them)",
-        "all.name": "Échéances contractuelles : tous les contrats",
-        "ours.name": "Échéances contractuelles : les nôtres",
-        "theirs.name": "Échéances contractuelles : celles des cocontractants",
-        "contract.name": "Échéances : {name}",
-        "feed.description": "Échéances calculées par `deadlines` à partir des journaux "
-                            "d'événements ; chaque événement explique le calcul de sa date.",
-        "aggregate.description": " Ce flux contient les obligations et les droits, de {past} "
-                                 "jours en arrière à {ahead} jours en avant ; le flux de chaque "
-                                 "contrat contient toutes ses échéances.",
-        "feed.capped": " {dropped:,} échéance(s) parmi les plus lointaines sont omises pour que "
-                       "ce flux reste sous {limit:,} octets (Google Agenda cesse de lire un flux "
-                       "vers 1 Mo) ; {where}.",
-        "capped.contract": "`deadlines status` liste toutes les échéances",
-        "capped.aggregate": "le flux de chaque contrat les contient",
-    },
-}
 
-CANCELLED_STATUSES = ("met", "late", "withdrawn")
 
 # C0 controls other than TAB and LF, and DEL, are not allowed in iCalendar TEXT (RFC 5545
 # 3.3.11); a CR or CRLF becomes LF, which icalendar then escapes as \n.
@@ -170,8 +94,8 @@ class Entry:
     ours: bool
     contract: str
     # for people (the subscribe page), not part of the VEVENT's content hash
-    status: str = field(compare=False, default="pending")
-    actor: str = field(compare=False, default="")
+    status: Status = field(compare=False, default=Status.PENDING)
+    actor: str = field(compare=False, default="")  # who must act, in the feed's language
     clause: str = field(compare=False, default="")
     title: str = field(compare=False, default="")
     due_text: str = field(compare=False, default="")
@@ -242,16 +166,16 @@ def record_commands(tracked: Iterable[Tracked], file_of: Callable[[Tracked], str
     taken: set[tuple[str, str]] = set()
     for t in sorted(tracked, key=sort_key):
         rule = t.deadline.rule
-        if rule.kind != "obligation" or t.deadline.due is None:
+        if rule.kind is not Kind.OBLIGATION or t.deadline.due is None:
             continue
         if t.trigger is None:
-            if t.status != "pending" or (t.log.path, rule.key) in taken:
+            if t.status is not Status.PENDING or (t.log.path, rule.key) in taken:
                 continue
             taken.add((t.log.path, rule.key))
-        elif t.status not in ("pending", "missed"):
+        elif t.status not in (Status.PENDING, Status.MISSED):
             continue
-        kinds = fulfilling_types(rule.id)
-        what = kinds[0] if len(kinds) == 1 else f"{GENERIC_DONE} --rule {rule.id}"
+        kinds = t.log.rulebook.fulfilment_types(rule.id)
+        what = kinds[0] if len(kinds) == 1 else f"{DONE_EVENT} --rule {rule.id}"
         ref = f" --ref {shlex.quote(t.trigger.id)}" if t.trigger is not None else ""
         commands[t.uid] = f"deadlines record {shlex.quote(file_of(t))} {what}{ref}"
     return commands
@@ -277,7 +201,7 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
     contract = log.contract
     zone = log.settings.zone
     prefix = labels.get(f"prefix.{t.status}", "")
-    if not prefix and rule.kind == "right":
+    if not prefix and rule.kind is Kind.RIGHT:
         prefix = labels["prefix.right"]
     level = f" ({rule.severity})" if rule.severity else ""
     occurrence = f" #{t.deadline.occurrence}" if t.deadline.occurrence is not None else ""
@@ -289,8 +213,9 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
     else:
         due_text = labels["due_day"].format(day=f"{due:%A} {due.day} {due:%B %Y}", zone=zone.key)
     side = labels["ours"] if t.ours else labels["theirs"]
+    who = log.rulebook.party_label(rule.actor, lang) or labels[f"actor.{EITHER_PARTY}"]
     lines = [
-        f"{labels['who']}: {labels.get('actor.' + rule.actor, rule.actor)}"
+        f"{labels['who']}: {who}"
         f"{_either_words(t, labels)} ({side})",
         f"{labels['what']}: {rule.action_in(lang)}",
         f"{labels['if_missed']}: {rule.consequence}",
@@ -307,7 +232,8 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
         lines.append(f"{labels['trigger']}: {event_label(t.trigger)} "
                      f"({t.trigger.at_text}){note}")
     src = rule.source
-    lines.append(f"{labels['source']}: {contract.agreement}, clause {src.clause}, seed line(s) "
+    lines.append(f"{labels['source']}: {contract.agreement}, clause {src.clause}, "
+                 f"{log.rulebook.line_word}(s) "
                  f"{', '.join(map(str, src.lines))}: « {src.quote} »")
     lines.append(f"{labels['count']}:")
     lines += [f"- {step}" for step in t.deadline.trace]
@@ -319,7 +245,7 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
     lines.append(f"{labels['contract']}: {contract.id} ({contract.agreement})")
     cancelled = t.status in CANCELLED_STATUSES
     alarms: tuple[tuple[timedelta, str], ...] = ()
-    if t.status == "pending":
+    if t.status is Status.PENDING:
         # a reminder that would ring before the trigger happened is left out (a 30-minute
         # support response gets no "7 days before" alarm)
         begins = due if isinstance(due, datetime) else start_of_day(due, zone)
@@ -330,11 +256,13 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
             for lead in (_lead_time(r, begins, zone) for r in contract.reminders)
             if begins - lead > since
         )
-    categories = (contract.agreement, "ours" if t.ours else "theirs", rule.kind, t.status)
+    categories = (contract.agreement, Side.OURS if t.ours else Side.THEIRS, rule.kind,
+                  t.status)
     return Entry(t.uid, t.key, summary, clean_text("\n".join(lines)),
                  due.astimezone(UTC) if isinstance(due, datetime) else due, cancelled,
                  categories, alarms, t.changed_at or datetime.min.replace(tzinfo=UTC),
-                 t.ours, contract.id, status=t.status, actor=rule.actor,
+                 t.ours, contract.id, status=t.status,
+                 actor=who,
                  clause=f"{contract.agreement} {rule.source.clause}",
                  title=one_line(f"{rule.title_in(lang)}{level}{occurrence}"),
                  due_text=due_text, contract_name=one_line(contract.name),
@@ -347,10 +275,10 @@ def _either_words(t: Tracked, labels: dict[str, str]) -> str:
     """For a rule either party may owe: which one, and what says so (the log's `by`, the
     rulebook's default for the event, or nothing)."""
     rule = t.deadline.rule
-    if rule.actor != "either" or t.trigger is None:
+    if rule.actor != EITHER_PARTY or t.trigger is None:
         return ""
     whose = labels[f"either.{rule.either}"]
-    if rule.either == "both":
+    if rule.either is Either.BOTH:
         return f": {whose}"
     giver = t.giver
     event = t.trigger.type

@@ -13,13 +13,14 @@ Every function returns the due value and the plain-words steps that produced it.
 
 from __future__ import annotations
 
-import calendar as _calendar
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+from dateutil.relativedelta import relativedelta
 
 from .errors import DeadlinesError
 
@@ -49,12 +50,6 @@ class Unit(Enum):
     def is_business_time(self) -> bool:
         """Counted only inside a support schedule's open windows."""
         return self in (Unit.BUSINESS_HOURS, Unit.BUSINESS_MINUTES)
-
-
-class Direction(Enum):
-    AFTER = "after"
-    BEFORE = "before"
-    RECURRING = "recurring"
 
 
 _UNIT_WORDS = {
@@ -174,13 +169,14 @@ def fmt_instant(t: datetime, zone: ZoneInfo) -> str:
 
 
 def add_months(anchor: date, months: int) -> tuple[date, bool]:
-    """Same day number `months` later (or earlier), clamped; returns (date, was_clamped)."""
-    index = anchor.year * 12 + (anchor.month - 1) + months
-    year, month0 = divmod(index, 12)
+    """Same day number `months` later (or earlier), clamped to the end of a shorter month;
+    returns (date, was_clamped). dateutil's relativedelta does the calendar arithmetic (31
+    January + 1 month = 28 February); it is always applied to the anchor, never chained."""
+    year = anchor.year + (anchor.month - 1 + months) // 12
     if not 1 <= year <= 9999:
         raise DeadlinesError(f"{anchor.isoformat()} {months:+d} months is outside years 1-9999")
-    last = _calendar.monthrange(year, month0 + 1)[1]
-    return date(year, month0 + 1, min(anchor.day, last)), anchor.day > last
+    due: date = anchor + relativedelta(months=months)
+    return due, due.day != anchor.day
 
 
 def _shift_days(anchor: date, days: int) -> date:

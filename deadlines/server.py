@@ -51,7 +51,8 @@ from .aggregates import aggregate_filter, aggregate_name
 from .build import build
 from .errors import DeadlinesError
 from .feednames import CONTRACT_PREFIX, path_for
-from .feeds import LABELS, FeedOptions
+from .feeds import FeedOptions
+from .labels import LABELS
 from .rulebook import RULEBOOK_DIR
 from .store import StoreDamaged, StoreReader, micros
 from .tokens import TokenStore
@@ -743,39 +744,12 @@ tr{border-bottom:2px solid #cfd6e1;padding:.4rem 0}td{border:0;padding:.15rem .6
 td::before{content:attr(data-label) ": ";font-weight:600;color:#4b5563}}
 """
 
-# The page's fixed words, per --lang (the feed's own texts come translated from the build).
+# The page's fixed words, per --lang, from the one table of labels (keys `page.*`); the feed's
+# own texts come translated from the build.
 PAGE_TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "subscribe": "Subscribe", "google": "Add to Google Calendar", "url": "Feed URL",
-        "due": "Due", "deadline": "Deadline", "status": "Status", "who": "Who",
-        "clause": "Clause", "empty": "No deadlines in the window.",
-        "window": "Deadlines due in the last {days} days and the coming months.",
-        "window.aggregate": "Obligations and rights due from {days} days back to {ahead} days "
-                            "ahead; each contract's own page shows all of its deadlines.",
-        "note": "Calendar apps refresh subscriptions on their own schedule: Google Calendar "
-                "only every 8 to 24 hours, and it ignores the feed's alarms. Urgent changes "
-                "need another channel. Keep this address private: it opens the feed.",
-        "status.pending": "pending", "status.met": "done", "status.late": "done late",
-        "status.missed": "MISSED", "status.withdrawn": "cancelled",
-        "status.open": "right open", "status.closed": "period ended",
-    },
-    "fr": {
-        "subscribe": "S'abonner", "google": "Ajouter à Google Agenda",
-        "url": "Adresse du flux", "due": "Échéance", "deadline": "Délai",
-        "status": "Statut", "who": "Qui agit", "clause": "Clause",
-        "empty": "Aucune échéance dans la période affichée.",
-        "window": "Échéances des {days} derniers jours et des mois à venir.",
-        "window.aggregate": "Obligations et droits dont l'échéance va de {days} jours en "
-                            "arrière à {ahead} jours en avant ; la page de chaque contrat "
-                            "montre toutes ses échéances.",
-        "note": "Les agendas actualisent les abonnements à leur propre rythme : Google Agenda "
-                "seulement toutes les 8 à 24 heures, et il ignore les alarmes du flux. Un "
-                "changement urgent doit passer par un autre canal. Gardez cette adresse "
-                "privée : elle ouvre le flux.",
-        "status.pending": "en cours", "status.met": "fait", "status.late": "fait en retard",
-        "status.missed": "MANQUÉ", "status.withdrawn": "annulé",
-        "status.open": "droit ouvert", "status.closed": "période close",
-    },
+    lang: {key.removeprefix("page."): word for key, word in words.items()
+           if key.startswith("page.")}
+    for lang, words in LABELS.items()
 }
 
 STATUS_WORDS = {key.removeprefix("status."): word for key, word in PAGE_TEXT["en"].items()
@@ -790,7 +764,7 @@ def render_page(name: str, items: list[dict[str, Any]], feed_url: str, as_of: da
     options = options or FeedOptions()
     past_days = options.past_days if past_days is None else past_days
     lang = options.lang if options.lang in PAGE_TEXT else "en"
-    text, labels = PAGE_TEXT[lang], LABELS.get(lang, LABELS["en"])
+    text = PAGE_TEXT[lang]
     webcal = "webcal://" + feed_url.split("://", 1)[1]
     google = "https://calendar.google.com/calendar/render?cid=" + quote(webcal, safe="")
     esc = html.escape
@@ -805,8 +779,7 @@ def render_page(name: str, items: list[dict[str, Any]], feed_url: str, as_of: da
             title = f"{title} - {item.get('contract_name', '')}"
         status_key = str(item.get("status", ""))
         status = text.get(f"status.{status_key}", status_key)
-        actor = str(item.get("actor", ""))
-        who = labels.get(f"actor.{actor}", actor)
+        who = str(item.get("actor", ""))  # the party's label, from the rulebook
         rows.append(
             f'<tr class="{esc(status_key)}"><td data-label="{esc(text["due"])}" class="due">'
             f"{esc(str(item.get('due', '')))}</td>"

@@ -94,7 +94,7 @@ class TokenStore:
         if not SCOPE_RE.match(scope):
             raise DeadlinesError(f"{scope!r} is not a feed scope; expected "
                                  f"{', '.join(AGGREGATES)}, {CONTRACT_PREFIX}<contract-id> or "
-                                 "<aggregate>:<agreement> (such as all:bcr)")
+                                 "<aggregate>:<agreement> (an agreement's part of an aggregate)")
         token = secrets.token_urlsafe(TOKEN_BYTES)
         digest = _digest(token)
         record = TokenRecord(id=digest[:10], hash=digest, scope=scope, label=label,

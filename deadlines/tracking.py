@@ -32,8 +32,7 @@ from .engine import (
 from .eventlog import ContractLog, LoggedEvent, fulfilled_rules, resolve_target
 from .moments import Moment
 from .periods import add_months, end_of_day, start_of_day
-
-STATUSES = ("pending", "met", "late", "missed", "withdrawn", "open", "closed", "undated")
+from .vocabulary import START_EVENT, WITHDRAWN_EVENT, EventKind, Kind, Status
 
 
 @dataclass
@@ -41,7 +40,7 @@ class Tracked:
     log: ContractLog
     deadline: Deadline
     trigger: LoggedEvent | None  # None for rules that run from the contract start
-    status: str
+    status: Status
     done: LoggedEvent | None = None
     closed_at: datetime | None = None  # when it was fulfilled or withdrawn (UTC)
     changed_at: datetime | None = None  # latest fact that shaped it (UTC), for LAST-MODIFIED
@@ -120,10 +119,10 @@ def track(log: ContractLog, as_of: datetime, horizon_months: int = DEFAULT_HORIZ
     start_done: dict[str, list[LoggedEvent]] = {}
     for event in live:
         # a fulfilment dated after the as-of moment has not happened yet, as of then
-        if event.kind != "fulfilment" or event.instant(settings) > as_of:
+        if event.kind is not EventKind.FULFILMENT or event.instant(settings) > as_of:
             continue
         target = resolve_target(event, log)
-        for rule_id in fulfilled_rules(event):
+        for rule_id in fulfilled_rules(event, book):
             if target is None or target.id in withdrawn:
                 start_done.setdefault(rule_id, []).append(event)
                 continue
@@ -132,25 +131,25 @@ def track(log: ContractLog, as_of: datetime, horizon_months: int = DEFAULT_HORIZ
                 slot[rule_id] = event
     out: list[Tracked] = []
     for event in log.events:
-        if event.kind != "trigger" or event.type == "contract_start":
+        if event.kind is not EventKind.TRIGGER or event.type == START_EVENT:
             continue
         fulfilled = {rule: e.at for rule, e in done.get(event.id, {}).items()}
         result = compute(book, event.type, event.at, settings, severity=event.severity,
                          fulfilled=fulfilled)
         log.warnings.extend(w for w in result.warnings if w not in log.warnings)
         for deadline in result.deadlines:
-            tracked = Tracked(log, deadline, event, "pending",
+            tracked = Tracked(log, deadline, event, Status.PENDING,
                               done=done.get(event.id, {}).get(deadline.rule.id))
             _status(tracked, as_of, event.id in withdrawn, withdrawal(log, event.id))
             out.append(tracked)
-    if "contract_start" in book.events:
+    if START_EVENT in book.events:
         until = add_months(as_of.astimezone(settings.zone).date(), horizon_months)[0]
-        result = compute(book, "contract_start", log.contract.start, settings,
+        result = compute(book, START_EVENT, log.contract.start, settings,
                          recurring_until=until)
         log.warnings.extend(w for w in result.warnings if w not in log.warnings)
         used: set[str] = set()
         for deadline in result.deadlines:
-            tracked = Tracked(log, deadline, None, "pending")
+            tracked = Tracked(log, deadline, None, Status.PENDING)
             tracked.done = _match_recurring(tracked, start_done.get(deadline.rule.id, []), used)
             _status(tracked, as_of, False, None)
             out.append(tracked)
@@ -167,7 +166,8 @@ def withdrawal(log: ContractLog, event_id: str) -> LoggedEvent | None:
     """The withdrawal in force for an event: the latest one that is not itself withdrawn."""
     withdrawn = log.withdrawn_ids
     return next((e for e in reversed(log.events)
-                 if e.type == "withdrawn" and e.ref == event_id and e.id not in withdrawn), None)
+                 if e.type == WITHDRAWN_EVENT and e.ref == event_id
+                 and e.id not in withdrawn), None)
 
 
 def _match_recurring(tracked: Tracked, candidates: list[LoggedEvent], used: set[str]
@@ -188,19 +188,19 @@ def _status(tracked: Tracked, as_of: datetime, trigger_withdrawn: bool,
     log = tracked.log
     rule = tracked.deadline.rule
     if trigger_withdrawn:
-        tracked.status = "withdrawn"
+        tracked.status = Status.WITHDRAWN
         if withdrawn_by is not None:
             tracked.closed_at = withdrawn_by.instant(log.settings)
         return
     end = tracked.due_end
     if end is None:
-        tracked.status = "undated"
+        tracked.status = Status.UNDATED
         return
-    if rule.kind == "limit":
-        tracked.status = "closed" if as_of >= end else "pending"
+    if rule.kind is Kind.LIMIT:
+        tracked.status = Status.CLOSED if as_of >= end else Status.PENDING
         return
-    if rule.kind == "right":
-        tracked.status = "pending"  # settled by _resolve_rights
+    if rule.kind is Kind.RIGHT:
+        tracked.status = Status.PENDING  # settled by _resolve_rights
         return
     if tracked.done is not None:
         if tracked.deadline.hour_based:
@@ -209,30 +209,30 @@ def _status(tracked: Tracked, as_of: datetime, trigger_withdrawn: bool,
             due_day = tracked.due_day
             assert due_day is not None  # it has a due date: `end` was set from it
             in_time = tracked.done.at.day <= due_day
-        tracked.status = "met" if in_time else "late"
+        tracked.status = Status.MET if in_time else Status.LATE
         tracked.closed_at = tracked.done.instant(log.settings)
         return
-    tracked.status = "missed" if as_of >= end else "pending"
+    tracked.status = Status.MISSED if as_of >= end else Status.PENDING
 
 
 def _resolve_rights(items: list[Tracked], as_of: datetime) -> None:
     """A right that follows an obligation opens only if that obligation was not met in time."""
     by_trigger: dict[tuple[str, str], Tracked] = {}
     for t in items:
-        if t.trigger is not None and t.deadline.rule.kind != "right":
+        if t.trigger is not None and t.deadline.rule.kind is not Kind.RIGHT:
             by_trigger.setdefault((t.trigger.id, t.deadline.rule.id), t)
     for t in items:
         rule = t.deadline.rule
-        if rule.kind != "right" or t.status == "withdrawn" or t.due_end is None:
+        if rule.kind is not Kind.RIGHT or t.status is Status.WITHDRAWN or t.due_end is None:
             continue
         parent = by_trigger.get((t.trigger.id, rule.anchor_rule)) \
             if t.trigger is not None and rule.anchor_rule else None
-        if parent is not None and parent.status == "met":
-            t.status = "withdrawn"
+        if parent is not None and parent.status is Status.MET:
+            t.status = Status.WITHDRAWN
             t.closed_at = parent.closed_at
             continue
         start = t.due_end - timedelta(days=1) if not t.deadline.hour_based else t.due_end
-        t.status = "open" if as_of >= start else "pending"
+        t.status = Status.OPEN if as_of >= start else Status.PENDING
 
 
 def _changed_at(tracked: Tracked, log: ContractLog) -> datetime:
@@ -247,9 +247,9 @@ def _changed_at(tracked: Tracked, log: ContractLog) -> datetime:
     if tracked.closed_at is not None:
         facts.append(tracked.closed_at)
     end = tracked.due_end
-    if end is not None and tracked.status in ("missed", "closed"):
+    if end is not None and tracked.status in (Status.MISSED, Status.CLOSED):
         facts.append(end)
-    if end is not None and tracked.status == "open":
+    if end is not None and tracked.status is Status.OPEN:
         facts.append(end - timedelta(days=1) if not tracked.deadline.hour_based else end)
     return max(facts).astimezone(UTC)
 
@@ -271,7 +271,7 @@ def as_one_off(result: Computation) -> list[Tracked]:
     from .eventlog import Contract, ContractLog, LoggedEvent
 
     book, settings = result.rulebook, result.settings
-    contract = Contract(id="one-off", agreement=book.id, start=result.trigger, role="customer",
+    contract = Contract(id="one-off", agreement=book.id, start=result.trigger, role=book.sides[0],
                         name=book.name, timezone=settings.zone.key, calendar=None, region=None,
                         roll=None, reminders=("7d", "1d"), line=1)
     trigger = LoggedEvent(id=result.event, type=result.event, at=result.trigger,
@@ -283,7 +283,7 @@ def as_one_off(result: Computation) -> list[Tracked]:
     for d in result.deadlines:
         if d.due is None:
             continue
-        t = Tracked(log, d, trigger, "pending")
+        t = Tracked(log, d, trigger, Status.PENDING)
         t.changed_at = _changed_at(t, log)
         out.append(t)
     return out

@@ -6,6 +6,7 @@ closes the "billion laughs" expansion attack on anything that walks the data.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,11 +51,17 @@ FieldPath = tuple[str | int, ...]
 
 @dataclass
 class Located:
-    """Parsed YAML data plus the 1-based line of every mapping value and list item."""
+    """Parsed YAML data plus the 1-based line of every mapping value and list item.
+
+    A document merged from several files (a rulebook that `extend:`s another) says in
+    `sources` which file, and which path in it, each part came from, so that an error points
+    at the line a person wrote."""
 
     data: Any
     file: str
     lines: dict[FieldPath, int] = field(default_factory=dict)
+    # merged path -> (file, path in that file); the longest prefix of a path decides
+    sources: dict[FieldPath, tuple[str, FieldPath]] = field(default_factory=dict)
 
     def line(self, path: FieldPath) -> int | None:
         """The line of `path`, or of its nearest parent that has one."""
@@ -64,10 +71,142 @@ class Located:
             path = path[:-1]
         return self.lines.get((), None)
 
+    def origin(self, path: FieldPath) -> tuple[str, FieldPath]:
+        """The file `path` was written in, and its path there."""
+        for cut in range(len(path), -1, -1):
+            found = self.sources.get(path[:cut])
+            if found is not None:
+                return found[0], (*found[1], *path[cut:])
+        return self.file, path
+
     def error(self, path: FieldPath, message: str) -> DeadlinesError:
-        return DeadlinesError(
-            message, file=self.file, line=self.line(path), field=dotted(path) or None
-        )
+        file, written = self.origin(path)
+        if file != self.file:  # an inherited part: say which file it was read for
+            message += f" (inherited by {self.file})"
+        return DeadlinesError(message, file=file, line=self.line(path),
+                              field=dotted(written) or None)
+
+    def fields(self, path: FieldPath = (), what: str = "a mapping") -> Fields:
+        """The mapping at `path`, to read field by field; `what` says what was expected."""
+        value: Any = self.data
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else \
+                value[part] if isinstance(value, list) and isinstance(part, int) \
+                and 0 <= part < len(value) else None
+        if not isinstance(value, dict):
+            raise self.error(path, f"expected {what}")
+        return Fields(self, path, value)
+
+
+@dataclass(frozen=True)
+class Fields:
+    """The fields of one YAML mapping, read with the file, line and field of every error.
+
+    The one reader of values a person typed, for rulebooks and event logs alike: a missing
+    required field, text where a list was expected, a word outside a list of choices, each
+    becomes `file:line: field: what was expected`."""
+
+    doc: Located
+    path: FieldPath
+    data: dict[str, Any]
+
+    def fail(self, key: str | int | None, message: str) -> DeadlinesError:
+        return self.doc.error(self.path if key is None else (*self.path, key), message)
+
+    def only(self, allowed: Iterable[str], what: str = "field") -> None:
+        """Refuse a key that is not one of `allowed` (a typo must not be ignored)."""
+        names = list(allowed)
+        for key in self.data:
+            if key not in names:
+                raise self.fail(str(key), f"unknown {what}; expected one of {', '.join(names)}")
+
+    def get(self, key: str) -> Any:
+        return self.data.get(key)
+
+    def has(self, key: str) -> bool:
+        return self.data.get(key) is not None
+
+    def text(self, key: str, *, required: bool = False) -> str | None:
+        """Text (a number or a word is read as its text), stripped; None when absent."""
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                raise self.fail(key, "required field is missing")
+            return None
+        if isinstance(value, dict | list | bool):
+            raise self.fail(key, f"expected text, got {_yaml_type(value)}")
+        return str(value).strip()
+
+    def need(self, key: str) -> str:
+        """Required text (empty text is missing text)."""
+        value = self.text(key, required=True)
+        if not value:
+            raise self.fail(key, "required field is empty")
+        return value
+
+    def choice(self, key: str, options: Iterable[str], default: str) -> str:
+        """One word out of `options`; `default` when absent."""
+        names = [str(o) for o in options]
+        value = self.text(key)
+        if value is None:
+            return default
+        if value not in names:
+            raise self.fail(key, f"{value!r} is not one of {', '.join(names)}")
+        return value
+
+    def flag(self, key: str) -> bool | None:
+        """true or false; None when absent."""
+        value = self.data.get(key)
+        if value is not None and not isinstance(value, bool):
+            raise self.fail(key, "expected true or false")
+        return value
+
+    def mapping(self, key: str, what: str = "a mapping") -> Fields:
+        """The mapping under `key` (empty when absent)."""
+        if self.data.get(key) is None:
+            return Fields(self.doc, (*self.path, key), {})
+        return self.doc.fields((*self.path, key), what)
+
+    def items(self, key: str, what: str = "a mapping") -> list[tuple[str, Any]]:
+        """The entries of the mapping under `key`, with their keys as text."""
+        return [(str(k), v) for k, v in self.mapping(key, what).data.items()]
+
+    def list(self, key: str, what: str = "a list") -> list[Any]:
+        """The list under `key` (empty when absent)."""
+        value = self.data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(key, f"expected {what}")
+        return value
+
+    def words(self, key: str, what: str = "a list of names", one: bool = True
+              ) -> tuple[str, ...] | None:
+        """A list of words (with `one`, a single word is a list of one); None when absent."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) and not one:
+            raise self.fail(key, f"expected {what}")
+        items = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, str | int) and not isinstance(v, bool) for v in items):
+            raise self.fail(key, f"expected {what}")
+        return tuple(str(v).strip() for v in items)
+
+    def line_numbers(self, key: str, what: str = "a list of line numbers") -> tuple[int, ...]:
+        """A non-empty list of positive line numbers (a single number is a list of one)."""
+        value = self.data.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list) or not value or not all(
+                isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in value):
+            raise self.fail(key, f"expected {what}")
+        return tuple(value)
+
+
+def _yaml_type(value: object) -> str:
+    return {dict: "a mapping", list: "a list", bool: "true or false"}.get(type(value),
+                                                                         type(value).__name__)
 
 
 def dotted(path: FieldPath) -> str:

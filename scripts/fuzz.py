@@ -553,6 +553,15 @@ def load_seed(text: str) -> Any:
     return load_text(text, "seed").data
 
 
+def load_seed_books(books: dict[str, str]) -> dict[str, Any]:
+    """Each seed rulebook's data with what it `extend:`s laid under it (its own events, rules
+    and all), so that a mutation starts from the whole rulebook."""
+    from deadlines.extend import resolve
+
+    return {name: resolve(load_text(text, str(RULEBOOK_DIR / name)))[0].data
+            for name, text in books.items()}
+
+
 def all_paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     out: list[tuple[Any, ...]] = []
     if isinstance(data, dict):
@@ -1016,7 +1025,8 @@ def r_rule_field(rng: random.Random, doc: Any) -> str:
     ids = [r.get("id") for r in rules if isinstance(r, dict)]
     key = rng.choice(["id", "title", "kind", "event", "severity", "period", "direction",
                       "align", "from", "schedule", "actor", "action", "consequence", "clause",
-                      "lines", "quote", "note", "readings", "title_fr", "action_fr"])
+                      "lines", "quote", "note", "readings", "title_fr", "action_fr",
+                      "fulfilled_by", "either"])
     options: dict[str, list[Any]] = {
         "period": ["3 fortnights", "999999 months", "999999 years", "99999 weeks",
                    "10001 business days", "10000 business days", "5 months", "7 months",
@@ -1032,6 +1042,8 @@ def r_rule_field(rng: random.Random, doc: Any) -> str:
         "schedule": ["support-hours", "nope", "", None],
         "kind": ["obligation", "right", "limit", "duty", ""],
         "actor": ["provider", "customer", "zendesk", "either", "nobody"],
+        "fulfilled_by": [["breach_cured"], ["nope"], ["done"], "breach_cured", [], [5], None],
+        "either": ["by", "other", "both", "nobody", None],
         "lines": [[], [0], [-1], ["201"], "201", 201, [True], [1.5], [10**30], None],
         "readings": [[], [{"reading": "x"}], [{"reading": "x", "period": "nope"}],
                      [{"reading": "x", "from": "nope"}], [{"reading": "x", "from": "cure"}],
@@ -1051,13 +1063,21 @@ def r_top_field(rng: random.Random, doc: Any) -> str:
         return d_set_random(rng, doc)
     key = rng.choice(["id", "name", "source", "parties", "governing_law", "timezone", "calendar",
                       "roll", "regions", "default_region", "schedules", "severities", "events",
-                      "rules"])
+                      "rules", "sides", "fulfilments", "extend", "remove"])
     options: dict[str, list[Any]] = {
         "timezone": BAD_ZONES,
         "calendar": BAD_CALENDARS,
         "severities": [[], ["a"], {"a": 5}, {"a": {"aliases": "p1"}}, {"a": {"aliases": [1]}},
                        {"a": None}, "x", {1: {}}],
-        "parties": [[], ["x"], "x", {"a": None}],
+        "parties": [[], ["x"], "x", {"a": None}, {"either": "x"}, {"a": {"name": "x",
+                    "label": {"de": "x"}}}, {"a": {"label": "x"}}],
+        "sides": [[], ["customer"], ["customer", "customer"], ["customer", "nobody"], "x",
+                  ["provider", "customer"]],
+        "fulfilments": [[], {"done": "x"}, {"Bad-Name": "x"}, {"breach_cured": None},
+                        {"breach_notice": "x"}, "x"],
+        "extend": ["freshhawk-standard", "nope", "../nope.yaml", "rb.yaml", "", 5, [],
+                   "/etc/passwd"],
+        "remove": [["cure"], ["nope"], "cure", [5], []],
         "events": [[], ["breach_notice"], {"Bad-Name": "x"}, {"breach_notice": None},
                    {5: "x"}, "x"],
         "schedules": [[], {"support-hours": []}, {"support-hours": {"windows": []}},
@@ -1154,7 +1174,7 @@ class MutationEngine:
         self.logs = seed_logs()
         self.books = seed_rulebooks()
         self.log_data = {name: load_seed(text) for name, text in self.logs.items()}
-        self.book_data = {name: load_seed(text) for name, text in self.books.items()}
+        self.book_data = load_seed_books(self.books)
 
     def case(self, rng: random.Random) -> Case:
         kind = rng.choices(["log", "rulebook", "both"], weights=[55, 35, 10])[0]
@@ -1223,7 +1243,7 @@ def hypothesis_strategies() -> Any:
     logs = seed_logs()
     books = seed_rulebooks()
     log_data = {name: load_seed(text) for name, text in logs.items()}
-    book_data = {name: load_seed(text) for name, text in books.items()}
+    book_data = load_seed_books(books)
 
     scalars = st.one_of(
         st.none(), st.booleans(), st.integers(), st.floats(),

@@ -99,7 +99,9 @@ def test_broken_rulebook_reports_file_line_field(tmp_path: object) -> None:
         "id: broken\nname: Broken\ngoverning_law: {name: X}\ntimezone: UTC\ncalendar: FR\n"
         "events: {breach_notice: x}\nrules:\n  - id: cure\n    title: t\n"
         "    event: breach_notice\n    period: thirty days\n    actor: provider\n"
-        "    action: a\n    clause: '1'\n    lines: [1]\n    quote: q\n", encoding="utf-8")
+        "    action: a\n    clause: '1'\n    lines: [1]\n    quote: q\n"
+        "parties: {provider: the provider, customer: the customer}\n"
+        "sides: [customer, provider]\n", encoding="utf-8")
     code, _, err = run("compute", str(path), "breach_notice", "2026-03-02")
     assert code == 2
     assert f"{path}:11: rules[0].period: 'thirty days' is not a period" in err

@@ -184,6 +184,8 @@ RULEBOOK = """\
 id: either-test
 name: Either test
 governing_law: {{name: Nowhere}}
+parties: {{provider: the provider, customer: the customer}}
+sides: [provider, customer]
 timezone: UTC
 calendar: FR
 events:

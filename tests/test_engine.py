@@ -127,7 +127,8 @@ def test_recurring_calendar_months(mini: str) -> None:
 
 def test_fulfilled_parent_reanchors_the_chain(mini: str) -> None:
     from deadlines import rulebook
-    from deadlines.engine import Settings, compute
+    from deadlines.engine import compute
+    from deadlines.settings import Settings
 
     book = rulebook.load(mini)
     settings = Settings.resolve(book)

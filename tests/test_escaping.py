@@ -29,6 +29,8 @@ RULEBOOK = """\
 id: escaping-test
 name: Escaping test agreement
 governing_law: {name: Nowhere}
+parties: {provider: the provider, customer: the customer}
+sides: [customer, provider]
 timezone: Europe/Paris
 calendar: FR
 events:

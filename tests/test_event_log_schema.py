@@ -22,9 +22,12 @@ from deadlines.errors import DeadlinesError
 from deadlines.yamlsource import load_path, load_text
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA_FILE = ROOT / "deadlines" / "schemas" / "event-log.schema.json"
+# The schema of logs of the shipped agreements (generated), and of logs of any rulebook
+SCHEMA_FILE = ROOT / "deadlines" / "rulebooks" / "event-log.schema.json"
 SCHEMA = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+GENERIC_FILE = ROOT / "deadlines" / "schemas" / "event-log.schema.json"
+GENERIC = jsonschema.Draft202012Validator(json.loads(GENERIC_FILE.read_text(encoding="utf-8")))
 DOC = ROOT / "docs" / "event-log.md"
 EXAMPLES = sorted((ROOT / "docs" / "examples").glob("*.yaml"))
 LOGS = [*sorted(ROOT.glob("samples/*/events/*.yaml")), *sorted(ROOT.glob("events/*.yaml")),
@@ -48,16 +51,16 @@ def the_script() -> ModuleType:
 
 # --- the schema itself ----------------------------------------------------------------------
 
-def test_the_schema_is_a_valid_json_schema() -> None:
+def test_the_schemas_are_valid_json_schemas() -> None:
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    jsonschema.Draft202012Validator.check_schema(GENERIC.schema)
 
 
 def test_the_schema_is_up_to_date_with_the_rulebooks() -> None:
-    """Agreements, their event types, rules, regions and severities come from the rulebooks;
-    after a rulebook changes, run `python scripts/event_log_schema.py`."""
-    script = the_script()
-    current = SCHEMA_FILE.read_text(encoding="utf-8")
-    assert script.render(script.generate(json.loads(current))) == current
+    """Agreements, their event types, rules, sides, regions and severities come from the
+    rulebooks; after a rulebook (or the generic schema) changes, run
+    `python scripts/event_log_schema.py`."""
+    assert the_script().fresh() == SCHEMA_FILE.read_text(encoding="utf-8")
 
 
 def test_the_schema_has_the_fields_the_tool_reads() -> None:
@@ -73,6 +76,7 @@ def test_the_schema_has_the_fields_the_tool_reads() -> None:
 def test_the_schema_is_shipped_in_the_package() -> None:
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert re.search(r'deadlines = \[.*"schemas/\*\.json".*\]', text)
+    assert re.search(r'deadlines = \[.*"rulebooks/\*\.json".*\]', text)
 
 
 # --- samples, the shipped example and the documented examples ----------------------------
@@ -80,6 +84,21 @@ def test_the_schema_is_shipped_in_the_package() -> None:
 @pytest.mark.parametrize("path", LOGS, ids=[str(p.relative_to(ROOT)) for p in LOGS])
 def test_every_log_we_ship_is_valid_by_the_schema_and_the_tool(path: Path) -> None:
     assert schema_errors(load_path(path).data) == []
+    assert list(GENERIC.iter_errors(load_path(path).data)) == []
+    eventlog.load(path)
+
+
+TUTORIAL_LOGS = sorted((ROOT / "docs" / "examples" / "tutorial" / "events").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", TUTORIAL_LOGS, ids=[p.name for p in TUTORIAL_LOGS])
+def test_a_log_of_a_rulebook_of_ones_own_is_valid_by_the_generic_schema(path: Path) -> None:
+    """docs/your-own-contract.md: its log names the generic schema; the shipped one would not
+    know its rulebook's events."""
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first.endswith("/deadlines/schemas/event-log.schema.json")
+    assert (path.parent / first.split("$schema=")[1]).resolve() == GENERIC_FILE
+    assert list(GENERIC.iter_errors(load_path(path).data)) == []
     eventlog.load(path)
 
 

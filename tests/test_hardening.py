@@ -544,6 +544,8 @@ id: daily
 name: A custom rulebook with a daily recurring duty
 governing_law:
   name: France
+parties: {provider: the provider, customer: the customer}
+sides: [customer, provider]
 timezone: UTC
 calendar: FR
 events:

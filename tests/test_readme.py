@@ -1,11 +1,7 @@
-"""The README shows real output: every ```console block is run and compared with what it shows.
-
-In a console block, a line `$ deadlines ...` is a command (a `# comment` after it is ignored,
-`> FILE` writes its output to FILE) and the lines after it, up to the next `$`, are exactly what
-it prints (stdout and stderr, as a terminal shows them). A line `...` stands for any number of
-lines left out. Each block runs in its own temporary folder holding a copy of `events/`, one
-command after the other, so `record` changes the copy and never the checkout. Every command
-whose answer depends on today is pinned with `--as-of` or `--at`.
+"""The README shows real output: every ```console block is run and compared with what it shows
+(tests/consoleblocks.py says how a block reads). Each block runs in its own temporary folder
+holding a copy of `events/`, one command after the other, so `record` changes the copy and never
+the checkout. Every command whose answer depends on today is pinned with `--as-of` or `--at`.
 
 Blocks fenced as ```text are illustrations that cannot be replayed (a random token, a server
 that runs until stopped); ```sh blocks are shell set-up, not `deadlines` commands.
@@ -16,77 +12,16 @@ from __future__ import annotations
 import re
 import shlex
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from consoleblocks import Block, console_blocks, shows_real_output
 
 from deadlines.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-ELLIPSIS = "..."
-
-
-@dataclass
-class Command:
-    line: str
-    expected: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Block:
-    start: int  # line of the fence in the README, for the test id
-    commands: list[Command]
-
-
-def console_blocks(text: str) -> list[Block]:
-    blocks: list[Block] = []
-    current: Block | None = None
-    for number, line in enumerate(text.splitlines(), 1):
-        if current is None:
-            if line.strip() == "```console":
-                current = Block(number, [])
-            continue
-        if line.strip() == "```":
-            blocks.append(current)
-            current = None
-        elif line.startswith("$ "):
-            current.commands.append(Command(line[2:]))
-        else:
-            assert current.commands, f"README.md:{number}: output before any command"
-            current.commands[-1].expected.append(line)
-    return blocks
-
-
-BLOCKS = console_blocks(README.read_text(encoding="utf-8"))
-
-
-def matches(expected: list[str], actual: str) -> bool:
-    """Line by line, trailing spaces aside; a line `...` stands for any lines."""
-    while expected and not expected[-1].strip():
-        expected = expected[:-1]  # a blank line before the next `$` only separates commands
-    pattern = "".join(r"(?:.*\n)*?" if line.strip() == ELLIPSIS
-                      else re.escape(line.rstrip()) + r"\n" for line in expected)
-    shown = "".join(line.rstrip() + "\n" for line in actual.splitlines())
-    return re.fullmatch(pattern, shown) is not None
-
-
-def run(command: Command, folder: Path) -> str:
-    words = shlex.split(command.line, comments=True)
-    assert words[0] == "deadlines", command.line
-    target = None
-    if ">" in words:
-        at = words.index(">")
-        words, target = words[:at], words[at + 1]
-    result = CliRunner().invoke(cli, words[1:], prog_name="deadlines", terminal_width=80)
-    assert result.exception is None or isinstance(result.exception, SystemExit), command.line
-    assert result.exit_code in (0, 1), f"{command.line}: exit {result.exit_code}: {result.output}"
-    if target is not None:
-        (folder / target).write_bytes(result.stdout_bytes)
-        return result.stderr
-    return result.output
+BLOCKS = console_blocks(README.read_text(encoding="utf-8"), "README.md")
 
 
 def test_the_readme_has_console_blocks() -> None:
@@ -100,10 +35,7 @@ def test_console_block_shows_real_output(block: Block, tmp_path: Path,
     shutil.copytree(ROOT / "events", tmp_path / "events")
     monkeypatch.chdir(tmp_path)
     for command in block.commands:
-        actual = run(command, tmp_path)
-        assert matches(command.expected, actual), (
-            f"$ {command.line}\n--- README shows:\n" + "\n".join(command.expected)
-            + "\n--- the command prints:\n" + actual)
+        shows_real_output(command, tmp_path)
 
 
 def test_commands_that_depend_on_today_are_pinned() -> None:

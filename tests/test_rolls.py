@@ -11,8 +11,9 @@ from datetime import date, timedelta
 import pytest
 
 from deadlines import api, rulebook
-from deadlines.engine import Settings, compute
+from deadlines.engine import compute
 from deadlines.moments import Moment
+from deadlines.settings import Settings
 
 ROLLS = ("none", "following", "preceding")
 

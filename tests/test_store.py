@@ -335,3 +335,29 @@ def test_a_backup_left_behind_by_a_crash_is_made_again(tmp_path: Path) -> None:
             "SELECT value FROM meta WHERE name = 'generation'").fetchone())
         conn.close()
     assert generations[0] == generations[1] == ("2",)
+
+
+def test_an_edited_parent_rulebook_recomputes_the_contracts_whose_rulebook_extends_it(
+        tmp_path: Path) -> None:
+    """A rulebook that `extend:`s another is read from both files: the store keys its
+    contracts on both, so an edit of the parent alone is seen."""
+    books = tmp_path / "books"
+    books.mkdir()
+    parent = books / "parent.yaml"
+    parent.write_text((ROOT / "deadlines" / "rulebooks" / "zuper.yaml").read_text(
+        encoding="utf-8").replace("id: zuper", "id: parent"), encoding="utf-8")
+    (books / "child.yaml").write_text("extend: parent.yaml\nid: child\nname: A child\n",
+                                      encoding="utf-8")
+    events = tmp_path / "events"
+    events.mkdir()
+    (log,) = (SAMPLES / "zuper" / "events").glob("*.yaml")
+    (events / "c.yaml").write_text(log.read_text(encoding="utf-8").replace(
+        "agreement: zuper", "agreement: ../books/child.yaml"), encoding="utf-8")
+    out = tmp_path / "feeds"
+    build_module.build(events, out, AS_OF, jobs=1)
+    assert build_module.build(events, out, AS_OF, jobs=1).computed == 0
+    parent.write_text(parent.read_text(encoding="utf-8").replace(
+        "\n    title: ", "\n    title: Edited - "), encoding="utf-8")
+    report = build_module.build(events, out, AS_OF, jobs=1)
+    assert report.computed == 1 and report.changed_uids
+    assert b"Edited - " in (out / "contracts" / "vela-zuper.ics").read_bytes()

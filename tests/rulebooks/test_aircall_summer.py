@@ -193,6 +193,8 @@ rules:
     clause: "1"
     lines: [1]
     quote: "x"
+parties: {{provider: the provider, customer: the customer}}
+sides: [customer, provider]
 """
 
 
