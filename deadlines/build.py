@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -506,7 +507,7 @@ class Workers:
         """fn over items, results in the order they finish. If the caller stops early (an
         error), results computed meanwhile are passed to `discard` (to remove what they
         staged) before the error goes on."""
-        if self.jobs == 1 or len(items) < POOL_THRESHOLD:
+        if self.jobs == 1 or len(items) < POOL_THRESHOLD or not _workers_can_start():
             for item in items:
                 yield fn(item)
             return
@@ -545,6 +546,15 @@ class Workers:
 
 
 _END: Any = object()
+
+
+def _workers_can_start() -> bool:
+    """A worker process starts by importing the program's main module again; a program read
+    from standard input (`python - < script`) has none to import, so it computes alone."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    path = getattr(main, "__file__", None)
+    return spec is not None or path is None or os.path.exists(path)
 
 
 def _die_with_parent() -> None:

@@ -393,6 +393,13 @@ def _first_day_reaching(day: date, months: int) -> date | None:
     return guess
 
 
+# Look-aheads by what they depend on: the rulebook (the object: a rulebook file read again is a
+# new one), the contract's start and the settings its log gives, and the horizon's end. Many
+# contracts of a portfolio share them (an agreement, a start on the first of a month).
+_LOOKAHEAD: dict[tuple[Any, ...], tuple[Any, frozenset[date]]] = {}
+_LOOKAHEAD_SIZE = 4096
+
+
 def _upcoming_recurring_days(log: ContractLog, today: date, options: FeedOptions) -> set[date]:
     """Due days of recurring duties not generated yet (beyond the horizon): each enters the
     feed on a later day. The series is counted as `track` counts it, one month further; past
@@ -402,8 +409,14 @@ def _upcoming_recurring_days(log: ContractLog, today: date, options: FeedOptions
     if "contract_start" not in book.events:
         return set()
     until = add_months(today, options.horizon_months)[0]
+    contract = log.contract
+    key = (id(book), contract.start, contract.timezone, repr(contract.calendar), contract.roll,
+           contract.region, until)
+    found = _LOOKAHEAD.get(key)
+    if found is not None and found[0] is book:
+        return set(found[1])
     further = add_months(until, 1)[0]
-    result = compute(book, "contract_start", log.contract.start, log.settings,
+    result = compute(book, "contract_start", contract.start, log.settings,
                      recurring_until=further, warnings=[])
     out: set[date] = {further + timedelta(days=1)}
     for deadline in result.deadlines:
@@ -413,4 +426,7 @@ def _upcoming_recurring_days(log: ContractLog, today: date, options: FeedOptions
         day = due.astimezone(log.settings.zone).date() if isinstance(due, datetime) else due
         if day > until:
             out.add(day)
+    if len(_LOOKAHEAD) >= _LOOKAHEAD_SIZE:
+        _LOOKAHEAD.pop(next(iter(_LOOKAHEAD)))
+    _LOOKAHEAD[key] = (book, frozenset(out))
     return out
