@@ -59,7 +59,7 @@ class Written:
 
 
 def write_aggregates(store: BuildStore, out: Path, options: FeedOptions, as_of: datetime,
-                     dirty: bool) -> Written:
+                     dirty: bool, shown: Path | None = None) -> Written:
     """Stage every aggregate whose bytes changed. With nothing `dirty` (no contract computed or
     removed) and every file still the one written last, nothing is read or written."""
     recorded = store.files()
@@ -72,12 +72,13 @@ def write_aggregates(store: BuildStore, out: Path, options: FeedOptions, as_of: 
     scopes = list(AGGREGATES)
     split: list[str] = []
     for scope in scopes:
-        if _write_one(store, out, scope, options, result):
+        if _write_one(store, out, scope, options, result, shown or out):
             split.append(scope)
     if split:
         for agreement in store.agreements():
             for scope in split:
-                _write_one(store, out, agreement_scope(scope, agreement), options, result)
+                _write_one(store, out, agreement_scope(scope, agreement), options, result,
+                           shown or out)
     # parts of an earlier split that this build did not write
     for name in sorted(recorded):
         if name not in result.identities:
@@ -93,7 +94,7 @@ def write_aggregates(store: BuildStore, out: Path, options: FeedOptions, as_of: 
 
 
 def _write_one(store: BuildStore, out: Path, scope: str, options: FeedOptions,
-               result: Written) -> bool:
+               result: Written, shown: Path) -> bool:
     """Stage one aggregate; True when it had to leave deadlines out (then it is split)."""
     where, args = aggregate_filter(scope)
     labels = LABELS[options.lang]
@@ -118,9 +119,10 @@ def _write_one(store: BuildStore, out: Path, scope: str, options: FeedOptions,
             dropped=len(sizes) - kept, limit=limit, where=labels["capped.aggregate"])
         latest = max((lm for _, lm in sizes[:kept]), default=None)
         head = _head(name, scope, options, latest, note, kept > 0)
-        result.warnings.append(f"{path}: {capped_warning(len(sizes) - kept, len(sizes), limit)}"
+        result.warnings.append(f"{path_for(shown, scope)}: "
+                               f"{capped_warning(len(sizes) - kept, len(sizes), limit)}"
                                + ("; it is also written split by agreement, under "
-                                  f"{out / AGREEMENT_FOLDER}" if ":" not in scope else ""))
+                                  f"{shown / AGREEMENT_FOLDER}" if ":" not in scope else ""))
 
     def chunks() -> Iterator[bytes]:
         yield head

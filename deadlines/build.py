@@ -24,7 +24,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
+import shutil
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -53,6 +56,7 @@ from .safeio import (
     fault,
     folder_lock,
     locked,
+    process_alive,
     read_limited,
     stage,
     sync_filesystem,
@@ -130,7 +134,12 @@ def build(events_dir: str | Path, out_dir: str | Path, as_of: datetime,
     with Workers(default_jobs() if jobs is None else jobs) as workers:
         digests = Digests()
         logs: list[LogFile] = []
-        checked: dict[str, Checked] = {}
+        checked: dict[str, Checked] | None = {}
+        if not out.exists() and out.parent.is_dir():
+            first = _first_build(events_dir, out, as_of, options, env, digests, workers,
+                                 progress)
+            if first is not None:
+                return first
         if not (out / STORE_FILE).exists():
             # read and checked before the output folder is created or locked: bad input
             # touches nothing
@@ -160,6 +169,55 @@ def build(events_dir: str | Path, out_dir: str | Path, as_of: datetime,
                                        f"{BACKUP_FILE}, the store of the last good build "
                                        "(SEQUENCE numbers continue from there)")
                 return report
+
+
+_BUILD_FOLDER = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
+
+
+def _first_build(events_dir: str | Path, out: Path, as_of: datetime, options: FeedOptions,
+                 env: str, digests: Digests, workers: Workers,
+                 progress: Callable[[int], None] | None) -> BuildReport | None:
+    """A first build, into a private folder beside `out` renamed into place at the end: every
+    log is checked by the very computation that uses it (rather than read twice), and bad input,
+    a full disk or a crash leave no `out` at all (a killed build's folder is removed by the next
+    one). None if another build created `out` meanwhile: then this one builds into it, as any
+    other build, under its lock."""
+    logs = read_logs(events_dir)  # no log at all: said before anything is created
+    _remove_dead_build_folders(out)
+    work = out.parent / f".{out.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    try:
+        work.mkdir()
+    except OSError as exc:
+        raise fault(exc, "creating the folder of", out) from None
+    try:
+        with locked(folder_lock(work)):
+            report = _build_locked(work, logs, None, as_of, options, env, digests, workers,
+                                   progress, shown=out)
+        try:
+            os.rename(work, out)
+        except OSError as exc:
+            if out.exists():
+                shutil.rmtree(work, ignore_errors=True)
+                return None
+            raise fault(exc, "writing feeds to", out) from None
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    for name in ("written", "unchanged", "removed"):
+        setattr(report, name, [out / p.relative_to(work) for p in getattr(report, name)])
+    return report
+
+
+def _remove_dead_build_folders(out: Path) -> None:
+    """First builds of `out` that were killed left their private folder beside it."""
+    try:
+        names = os.listdir(out.parent)
+    except OSError:
+        return
+    for name in names:
+        match = _BUILD_FOLDER.match(name)
+        if match and match["name"] == out.name and not process_alive(int(match["pid"])):
+            shutil.rmtree(out.parent / name, ignore_errors=True)
 
 
 class Digests:
@@ -237,9 +295,42 @@ def _check_one(item: tuple[str, str, bytes]) -> tuple[str, Checked | DeadlinesEr
         return name, exc
 
 
-def _build_locked(out: Path, logs: list[LogFile], checked: dict[str, Checked],
+def _compute_one(job: ContractJob) -> ContractResult | tuple[str, DeadlinesError]:
+    """One contract; bad input comes back as a value, so that the build reports the first in
+    file order (workers finish in any order)."""
+    try:
+        return compute_contract(job)
+    except DeadlinesError as exc:
+        return job.log_path, exc
+
+
+def _contract_ids(logs: list[LogFile], computed: list[ContractResult]) -> dict[str, LogFile]:
+    """Contract id -> its log, from the logs' own computations; an id held by two logs is bad
+    input, said of the later file as `load_dir` says it."""
+    by_name = {result.row.log_name: result for result in computed}
+    current: dict[str, LogFile] = {}
+    for log in logs:
+        result = by_name[log.name]
+        earlier = current.get(result.row.id)
+        if earlier is not None:
+            raise DeadlinesError(f"contract id {result.row.id!r} is also used by {earlier.path}",
+                                 file=log.path, line=result.line, field="contract.id")
+        current[result.row.id] = log
+    return current
+
+
+def _build_locked(out: Path, logs: list[LogFile], checked: dict[str, Checked] | None,
                   as_of: datetime, options: FeedOptions, env: str, digests: Digests,
-                  workers: Workers, progress: Callable[[int], None] | None) -> BuildReport:
+                  workers: Workers, progress: Callable[[int], None] | None,
+                  shown: Path | None = None) -> BuildReport:
+    """The build, holding the folder's lock. `checked`: the logs checked beforehand and the
+    contract each holds; None (a first build into a private folder) to check each log in the
+    computation itself. `shown`: the folder messages name (`out` is private until renamed)."""
+    shown = shown or out
+
+    def named(path: Path) -> Path:
+        return shown / path.relative_to(out)
+
     store = BuildStore.open(out, as_of)
     staged: list[tuple[Path, Path]] = []  # (temporary, target), renamed at the end
     cancelled: list[tuple[Path, Path]] = []
@@ -249,8 +340,8 @@ def _build_locked(out: Path, logs: list[LogFile], checked: dict[str, Checked],
         report.notes += store.notes
         known = store.contracts()
         store.begin()
-        current: dict[str, LogFile] = {checked[f.name].contract_id: f for f in logs}
-        report.current = sorted(current)
+        current: dict[str, LogFile] = {} if checked is None else \
+            {checked[f.name].contract_id: f for f in logs}
         todo: list[ContractJob] = []
         warnings: dict[str, list[str]] = {}  # by log name, reported in file order
         orphans = str(store.path) if store.has_orphans() else None
@@ -268,20 +359,28 @@ def _build_locked(out: Path, logs: list[LogFile], checked: dict[str, Checked],
                     progress(1)
                 continue
             todo.append(ContractJob(
-                log.path, log.data, log.digest, env,
-                digests.pairs(checked[log.name].rulebooks), as_of, options,
+                log.path, log.data, log.digest, env, as_of, options,
                 store.stamps_blob(contract_id) if row is not None else b"", str(out), orphans,
-                os.getpid()))
+                os.getpid(), shown=str(shown)))
+        if checked is None:  # a first build: nothing stored, every log computed (and checked)
+            todo = [ContractJob(log.path, log.data, log.digest, env, as_of, options, b"",
+                                str(out), None, os.getpid(), shown=str(shown)) for log in logs]
         together = len(todo) > SYNC_TOGETHER
         if together:
             todo = [replace(job, sync=False) for job in todo]
         computed: list[ContractResult] = []
 
-        def discard(result: ContractResult) -> None:
-            if result.staged is not None:
-                Path(result.staged).unlink(missing_ok=True)
+        def discard(outcome: ContractResult | tuple[str, DeadlinesError]) -> None:
+            if isinstance(outcome, ContractResult) and outcome.staged is not None:
+                Path(outcome.staged).unlink(missing_ok=True)
 
-        for result in workers.run(compute_contract, todo, discard):
+        problems: dict[str, DeadlinesError] = {}
+        for outcome in workers.run(_compute_one, todo, discard):
+            if isinstance(outcome, tuple):
+                problems[outcome[0]] = outcome[1]
+                continue
+            result = outcome
+            result.row = replace(result.row, rulebooks=digests.pairs(result.rulebook_files))
             if result.staged is not None:
                 staged.append((Path(result.staged), Path(result.target)))
             else:
@@ -298,6 +397,12 @@ def _build_locked(out: Path, logs: list[LogFile], checked: dict[str, Checked],
             if progress is not None:
                 progress(1)
         report.computed = len(computed)
+        for log in logs:  # the first problem in file order, whatever order workers finished in
+            if log.path in problems:
+                raise problems[log.path]
+        if checked is None:
+            current = _contract_ids(logs, computed)
+        report.current = sorted(current)
         for log in logs:
             report.warnings += warnings.get(log.name, [])
         # contract feeds in the logs' order (workers finish in any order), then the aggregates,
@@ -307,7 +412,8 @@ def _build_locked(out: Path, logs: list[LogFile], checked: dict[str, Checked],
         removed_changed, expired = _removed_contracts(store, known, set(current), out, options,
                                                       as_of, report, cancelled)
         written = write_aggregates(store, out, options, as_of,
-                                   dirty=bool(computed) or removed_changed or bool(expired))
+                                   dirty=bool(computed) or removed_changed or bool(expired),
+                                   shown=shown)
         staged += written.staged + cancelled
         cancelled = []
         report.unchanged += written.unchanged
@@ -473,11 +579,7 @@ _PRELOADED = False
 
 
 class Workers:
-    """A pool of `jobs` processes, started only when there is enough to compute.
-
-    Workers come from a fork server that has imported the package and nothing else: no open
-    database, no thread and no lock of the parent (a build may run inside `serve`) is copied
-    into them."""
+    """A pool of `jobs` processes, started only when there is enough to compute."""
 
     def __init__(self, jobs: int) -> None:
         self.jobs = max(1, jobs)
@@ -494,10 +596,20 @@ class Workers:
     def _start(self) -> ProcessPoolExecutor:
         global _PRELOADED
         if self._pool is None:
-            context = multiprocessing.get_context("forkserver")
-            if not _PRELOADED:
-                context.set_forkserver_preload(["deadlines.contractfeed"])
-                _PRELOADED = True
+            context: multiprocessing.context.BaseContext
+            if _forking_is_safe():
+                # a process with one thread (the command line, a script) forks its workers:
+                # they start at once, with what it has imported and read. They end with
+                # os._exit, so the store's connection they inherit is never closed by them.
+                context = multiprocessing.get_context("fork")
+            else:
+                # a process with threads (`serve`) must not fork: a lock held by another
+                # thread would stay held in the child. Workers come from a fork server that
+                # has imported the package and nothing else.
+                context = multiprocessing.get_context("forkserver")
+                if not _PRELOADED:
+                    context.set_forkserver_preload(["deadlines.contractfeed"])
+                    _PRELOADED = True
             self._pool = ProcessPoolExecutor(self.jobs, mp_context=context,
                                              initializer=_die_with_parent)
         return self._pool
@@ -548,9 +660,16 @@ class Workers:
 _END: Any = object()
 
 
+def _forking_is_safe() -> bool:
+    return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
 def _workers_can_start() -> bool:
-    """A worker process starts by importing the program's main module again; a program read
-    from standard input (`python - < script`) has none to import, so it computes alone."""
+    """A worker from the fork server starts by importing the program's main module again; a
+    program read from standard input (`python - < script`) has none to import, so it computes
+    alone."""
+    if _forking_is_safe():
+        return True
     main = sys.modules.get("__main__")
     spec = getattr(main, "__spec__", None)
     path = getattr(main, "__file__", None)

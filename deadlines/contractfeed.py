@@ -133,7 +133,6 @@ class ContractJob:
     data: bytes  # its bytes, as the build read and hashed them
     digest: str
     environment: str
-    rulebooks: tuple[tuple[str, str], ...]  # (path, digest) of each rulebook file, as checked
     as_of: datetime
     options: FeedOptions
     stamps: bytes  # the contract's packed stamps from the store (empty for a new contract)
@@ -141,6 +140,7 @@ class ContractJob:
     orphans: str | None = None  # the store's path, while it holds imported stamps to adopt
     owner: int = 0  # the build's pid: its temporaries are stale once it is gone
     sync: bool = True  # False: the build flushes the file system once before its renames
+    shown: str = ""  # the feeds folder as messages name it (a first build writes elsewhere)
 
 
 @dataclass
@@ -154,6 +154,8 @@ class ContractResult:
     adopted: list[str] = field(default_factory=list)  # uids adopted from imported stamps
     events_written: int = 0
     warnings: list[str] = field(default_factory=list)
+    rulebook_files: tuple[str, ...] = ()  # the build records their digests with the row
+    line: int = 0  # the line of the log's contract, for a message about its id
 
 
 def compute_contract(job: ContractJob) -> ContractResult:
@@ -183,7 +185,8 @@ def compute_contract(job: ContractJob) -> ContractResult:
     target = path_for(Path(job.out), scope)
     warnings = [f"{job.log_path}: {w}" for w in log.warnings]
     if warning:
-        warnings.append(f"{target}: {warning}")
+        shown = Path(job.shown) / target.relative_to(job.out) if job.shown else target
+        warnings.append(f"{shown}: {warning}")
     staged: Path | None = None
     if same_bytes(target, data):
         identity = identity_of(target.stat())
@@ -203,7 +206,7 @@ def compute_contract(job: ContractJob) -> ContractResult:
     stamps = _carry(state, {item.uid for item in items}, as_of, options)
     row = ContractRow(
         id=contract.id, log_name=Path(job.log_path).name, log_digest=job.digest,
-        environment=job.environment, rulebooks=job.rulebooks, computed_at=as_of,
+        environment=job.environment, rulebooks=(), computed_at=as_of,
         valid_until=next_change(log, tracked, as_of, options, state), name=contract.name,
         agreement=contract.agreement, deadlines=len(tracked), warnings=tuple(warnings),
         feed=identity, stamps=pack_stamps(stamps), page=pack_page(page))
@@ -212,7 +215,8 @@ def compute_contract(job: ContractJob) -> ContractResult:
         row, aggregate, str(target), None if staged is None else str(staged),
         added=sorted(keys.get(u, u) for u in state.added),
         changed=sorted(keys.get(u, u) for u in state.changed), adopted=adopted,
-        events_written=kept, warnings=warnings)
+        events_written=kept, warnings=warnings, rulebook_files=rulebook_files(log),
+        line=contract.line)
 
 
 def _stamp(state: FeedState, item: Entry) -> Stamp:

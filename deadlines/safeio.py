@@ -292,6 +292,11 @@ def clean_stale_temporaries(folder: Path) -> list[Path]:
     return removed
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process runs with this id (someone else's counts as running)."""
+    return _alive(pid)
+
+
 def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return True

@@ -361,3 +361,39 @@ def test_an_edited_parent_rulebook_recomputes_the_contracts_whose_rulebook_exten
     report = build_module.build(events, out, AS_OF, jobs=1)
     assert report.computed == 1 and report.changed_uids
     assert b"Edited - " in (out / "contracts" / "vela-zuper.ics").read_bytes()
+
+
+def test_a_first_build_with_bad_input_leaves_no_folder_at_all(tmp_path: Path) -> None:
+    """A first build computes (and so checks) each log once, in a private folder beside the
+    one asked for, renamed into place at the end: a log found bad by a worker leaves neither
+    the folder nor its private one."""
+    events = portfolio(tmp_path / "events")
+    (events / "vela-zuper-1.yaml").write_text("contract: [\n", encoding="utf-8")
+    code, _, err = run("build", str(events), "--out", str(tmp_path / "feeds"), "--as-of",
+                       "2026-06-01", "--jobs", "4")
+    assert code == 2 and "vela-zuper-1.yaml" in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events"]
+
+
+def test_two_logs_with_one_contract_id_in_a_first_build(tmp_path: Path) -> None:
+    events = portfolio(tmp_path / "events")
+    shutil.copy(events / "vela-zuper-1.yaml", events / "zz-copy.yaml")
+    code, _, err = run("build", str(events), "--out", str(tmp_path / "feeds"), "--as-of",
+                       "2026-06-01")
+    assert code == 2
+    assert "zz-copy.yaml:" in err and "contract id 'vela-zuper-1' is also used by" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events"]
+
+
+def test_the_folder_of_a_killed_first_build_is_removed_by_the_next(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    events = portfolio(tmp_path / "events", copies=1)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    left = tmp_path / f".feeds.{dead.pid}.0123abcd.tmp"
+    (left / "contracts").mkdir(parents=True)
+    (left / "contracts" / "half.ics").write_bytes(b"BEGIN:VCALENDAR")
+    build_module.build(events, tmp_path / "feeds", AS_OF, jobs=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events", "feeds"]
