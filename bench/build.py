@@ -1,4 +1,5 @@
-"""Throughput of `deadlines build` on a generated portfolio, against an icalendar-only floor.
+"""Throughput of `deadlines build` on a generated portfolio: full, no-change and one-change
+builds, against icalendar alone and, optionally, against the landed code.
 
 What it does:
 
@@ -11,33 +12,35 @@ What it does:
    Contracts start within the 6 months before the as-of date. The recurring contract_start
    rules (monthly uptime and maintenance cap, quarterly firewall review, ...) run to as-of + 12
    months, so they alone give 30-65 deadlines per contract: about 48 per contract in all with
-   the default 3 triggers, i.e. ~478,000 deadlines for 10,000 contracts; ~4,200 contracts give
-   ~200,000. Fewer triggers barely change that; later contract starts would.
-2. Measures, with a fixed as-of (2026-06-01T12:00Z) and `deadlines.api.build` defaults, each
-   phase in its own subprocess (so peak RSS, from resource.getrusage, is per phase), repeated
-   --repeat times, median reported:
-     full      build into a fresh output directory
+   the default 3 triggers, i.e. ~478,000 deadlines for 10,000 contracts.
+2. Measures, with a fixed as-of (2026-06-01T12:00Z) and `deadlines.build` defaults (one worker
+   process per CPU unless --jobs), each phase in its own subprocess, repeated --repeat times,
+   median reported:
+     full      build into a fresh output directory (no store: every log is checked, then every
+               contract computed)
      rebuild   build again into the same directory, nothing changed
-     baseline  the same VEVENTs (those of all.ics: every distinct event, in the same order,
-               with the same property values) built and serialised with plain icalendar calls
-               only (Event(), Alarm(), .add(), to_ical(sorted=True)), two ways: "per event",
-               each event serialised on its own, and "one Calendar", all of them added to one
-               Calendar() serialised by one to_ical(). The values come from the package's
-               tracking and feed entries and from the state file the full build left (untimed
-               set-up); the per-event blocks are checked byte for byte against all.ics. This is
-               the floor for a writer that builds one icalendar component per event: the build
-               serialises each distinct VEVENT once and shares the block between the feeds that
-               hold it (its contract's, all, ours or theirs).
-   Times are wall-clock (and CPU) around the build call only, interpreter start-up and imports
-   excluded. Deadlines/s = tracked deadlines / full build time; events/s = distinct VEVENTs /
-   time, for the build and for the baseline alike.
-3. With --profile, instead runs one full build under cProfile and prints the top functions by
-   cumulative and by total time.
+     one-log   one event recorded in one log, then build (the store recomputes one contract
+               and rewrites its feed and the aggregates)
+     baseline  the same VEVENTs (every contract feed's, in the same order, with the same
+               property values) built and serialised with plain icalendar calls only
+               (Event(), Alarm(), .add(), to_ical(sorted=True)), each event on its own. The
+               values come from the package's tracking and feed entries and the stamps the
+               full build left in the store (untimed set-up); the blocks are checked byte for
+               byte against the contract feeds. This is the floor for a writer that builds one
+               icalendar component per event.
+     landed    with --landed DIR (a checkout of the code before the build store, with its own
+               .venv): its own bench's full and no-change phases on the same logs
+   Times are wall-clock (and CPU, the worker processes' included) around the build call only,
+   interpreter start-up and imports excluded. Peak RSS is the phase process's and, apart, the
+   largest worker's. Deadlines/s = tracked deadlines / full build time; events/s = VEVENTs
+   written in the contract feeds / time.
+3. With --profile, instead runs one full build in one process under cProfile and prints the
+   top functions by cumulative and by total time.
 
 Run from the repository root with the venv active:
 
     python bench/build.py --contracts 500                  # quick check
-    python bench/build.py --repeat 1                       # 10,000 contracts; takes many minutes
+    python bench/build.py --contracts 1000 3000 10000 --repeat 3 --landed /tmp/landed
     python bench/build.py --contracts 1000 --profile       # cProfile of one full build
     python bench/build.py --contracts 500 --keep /tmp/b    # keep the logs and the feeds
 """
@@ -213,22 +216,47 @@ def peak_rss_mb() -> float:
 
 
 def cpu_seconds() -> float:
-    """User + system CPU time of this process: less sensitive than wall time to other load."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """User + system CPU time of this process and of the workers it has waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def phase_build(events_dir: str, out_dir: str) -> dict[str, Any]:
-    from deadlines.api import build, parse_as_of
+def _stop_workers() -> None:
+    """Stop the build's fork server, so that it and the workers it forked are waited for and
+    their CPU time and peak RSS count in RUSAGE_CHILDREN (a private hook of multiprocessing,
+    used only here)."""
+    from multiprocessing import forkserver
+
+    stop = getattr(forkserver._forkserver, "_stop", None)
+    if stop is not None:
+        stop()
+
+
+def phase_build(events_dir: str, out_dir: str, jobs: int | None = None) -> dict[str, Any]:
+    from deadlines.api import parse_as_of
+    from deadlines.build import build
 
     as_of = parse_as_of(AS_OF)
     cpu, start = cpu_seconds(), time.perf_counter()
-    report = build(events_dir, out_dir, as_of=as_of)
-    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+    report = build(events_dir, out_dir, as_of, jobs=jobs)
+    seconds = time.perf_counter() - start
+    _stop_workers()
+    cpu = cpu_seconds() - cpu
     return {"seconds": seconds, "cpu": cpu, "contracts": report.contracts,
             "deadlines": report.deadlines, "events_written": report.events_written,
-            "written": len(report.written), "unchanged": len(report.unchanged),
-            "rss_mb": peak_rss_mb()}
+            "computed": report.computed, "written": len(report.written),
+            "unchanged": len(report.unchanged), "rss_mb": peak_rss_mb(),
+            "worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+
+
+def phase_one_log(events_dir: str, out_dir: str, jobs: int | None = None) -> dict[str, Any]:
+    """One event recorded in the first log (untimed), then a build (timed)."""
+    from deadlines.api import record
+
+    first = sorted(Path(events_dir).glob("*.yaml"))[0]
+    record(str(first), "breach_notice", "2026-05-31", note="bench: one more event")
+    return phase_build(events_dir, out_dir, jobs)
 
 
 @dataclass(frozen=True)
@@ -247,32 +275,34 @@ class Vevent:
     alarms: tuple[tuple[str, timedelta, str], ...]
 
 
-def baseline_values(events_dir: str, out_dir: str) -> list[Vevent]:
-    """Untimed set-up: every VEVENT of all.ics, in its order, with the values the build used
-    (the package's tracking and feed entries, and the stamps in the state file it left)."""
+def baseline_values(events_dir: str, out_dir: str) -> list[tuple[str, list[Vevent]]]:
+    """Untimed set-up: every VEVENT of every contract feed, in its order, with the values the
+    build used (the package's tracking and feed entries, the stamps in the store)."""
     from deadlines.api import parse_as_of
     from deadlines.eventlog import load_dir
     from deadlines.feeds import UID_DOMAIN, FeedOptions, entries
     from deadlines.state import FeedState
+    from deadlines.store import StoreReader
     from deadlines.tracking import track
 
     as_of = parse_as_of(AS_OF)
     options = FeedOptions()
-    state = FeedState.load(Path(out_dir))  # the window depends on it (cancelled grace periods)
-    items = [e for log in load_dir(events_dir)
-             for e in entries(track(log, as_of, options.horizon_months), as_of, options, state)]
-    items.sort(key=lambda e: e.sort)
-    values = []
-    for e in items:
-        s = state.peek(e.uid)
-        assert s is not None, f"{e.uid} is not in the state file; run the full build first"
-        base = e.uid.split("@")[0]
-        values.append(Vevent(
-            e.uid, s.last_modified, s.created, s.sequence, e.summary, e.description, e.start,
-            "CANCELLED" if e.cancelled else "CONFIRMED", list(e.categories),
-            tuple((f"{base}-alarm-{i}@{UID_DOMAIN}", t, text)
-                  for i, (t, text) in enumerate(e.alarms))))
-    return values
+    stamps = StoreReader(Path(out_dir)).stamps()
+    out = []
+    for log in load_dir(events_dir):
+        state = FeedState(stamps[log.contract.id])  # the window depends on it (grace periods)
+        values = []
+        for e in entries(track(log, as_of, options.horizon_months), as_of, options, state):
+            s = state.peek(e.uid)
+            assert s is not None, f"{e.uid} is not in the store; run the full build first"
+            base = e.uid.split("@")[0]
+            values.append(Vevent(
+                e.uid, s.last_modified, s.created, s.sequence, e.summary, e.description,
+                e.start, "CANCELLED" if e.cancelled else "CONFIRMED", list(e.categories),
+                tuple((f"{base}-alarm-{i}@{UID_DOMAIN}", t, text)
+                      for i, (t, text) in enumerate(e.alarms))))
+        out.append((log.contract.id, values))
+    return out
 
 
 def plain_event(v: Vevent) -> Any:
@@ -303,93 +333,60 @@ def plain_event(v: Vevent) -> Any:
     return event
 
 
-def plain_calendar(values: list[Vevent]) -> bytes:
-    """Variant "calendar": one Calendar holding every event, serialised in one to_ical()."""
-    from icalendar import Calendar
-    from icalendar.prop import vDuration
-
-    from deadlines.feeds import LABELS, PRODID
-
-    labels = LABELS["en"]
-    cal = Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("name", labels["all.name"])
-    cal.add("x-wr-calname", labels["all.name"])
-    cal.add("description", labels["feed.description"])
-    cal.add("x-wr-caldesc", labels["feed.description"])
-    cal.add("refresh-interval", timedelta(hours=6), parameters={"VALUE": "DURATION"})
-    cal.add("x-published-ttl", vDuration(timedelta(hours=6)))
-    if values:
-        cal.add("last-modified", max(v.stamp for v in values))
-    for v in values:
-        cal.add_component(plain_event(v))
-    data: bytes = cal.to_ical(sorted=True)
-    return data
-
-
-def plain_blocks(values: list[Vevent]) -> list[bytes]:
-    """Variant "per event": each event built and serialised on its own (how the writer now
-    assembles feeds from shared blocks)."""
-    return [plain_event(v).to_ical(sorted=True) for v in values]
-
-
 VEVENT_RE = re.compile(rb"BEGIN:VEVENT\r\n.*?END:VEVENT\r\n", re.DOTALL)
 
 
-def phase_baseline(events_dir: str, out_dir: str) -> dict[str, Any]:
-    values = baseline_values(events_dir, out_dir)
+def phase_baseline(events_dir: str, out_dir: str, jobs: int | None = None) -> dict[str, Any]:
+    contracts = baseline_values(events_dir, out_dir)
     setup_rss = peak_rss_mb()
-    cpu, start = cpu_seconds(), time.perf_counter()
-    blocks = plain_blocks(values)
-    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
-    written = VEVENT_RE.findall((Path(out_dir) / "all.ics").read_bytes())
-    different = sum(a != b for a, b in zip(blocks, written, strict=False))
-    different += abs(len(blocks) - len(written))
-    joined = b"".join(blocks)
-    del blocks, written
-    cal_cpu, cal_start = cpu_seconds(), time.perf_counter()
-    data = plain_calendar(values)
-    cal_seconds, cal_cpu = time.perf_counter() - cal_start, cpu_seconds() - cal_cpu
-    return {"seconds": seconds, "cpu": cpu, "cal_seconds": cal_seconds, "cal_cpu": cal_cpu,
-            "vevents": len(values), "different": different, "cal_same": joined in data,
+    seconds = cpu = 0.0
+    different = vevents = 0
+    for contract_id, values in contracts:
+        cpu_start, start = cpu_seconds(), time.perf_counter()
+        blocks = [plain_event(v).to_ical(sorted=True) for v in values]
+        seconds += time.perf_counter() - start
+        cpu += cpu_seconds() - cpu_start
+        written = VEVENT_RE.findall((Path(out_dir) / "contracts" /
+                                     f"{contract_id}.ics").read_bytes())
+        different += sum(a != b for a, b in zip(blocks, written, strict=False))
+        different += abs(len(blocks) - len(written))
+        vevents += len(blocks)
+    return {"seconds": seconds, "cpu": cpu, "vevents": vevents, "different": different,
             "setup_rss_mb": setup_rss, "rss_mb": peak_rss_mb()}
 
 
-def phase_idle(events_dir: str, out_dir: str) -> dict[str, Any]:
+def phase_idle(events_dir: str, out_dir: str, jobs: int | None = None) -> dict[str, Any]:
     import icalendar  # noqa: F401
 
-    import deadlines.api  # noqa: F401
+    import deadlines.build  # noqa: F401
 
     return {"seconds": 0.0, "rss_mb": peak_rss_mb()}
 
 
 STAGES = (  # (label, path suffix, function) of the build's stages, for the profile summary
-    ("read + check logs (load_dir)", "deadlines/eventlog.py", "load_dir"),
-    ("  of which YAML parsing", "deadlines/yamlsource.py", "load_path"),
-    ("track (all contracts)", "deadlines/tracking.py", "track"),
-    ("  of which engine.compute", "deadlines/engine.py", "compute"),
-    ("plan_feeds (window + entries)", "deadlines/build.py", "plan_feeds"),
-    ("  of which entry_for", "deadlines/feeds.py", "entry_for"),
-    ("render (all feeds)", "deadlines/feeds.py", "render"),
-    ("  of which content_hash", "deadlines/feeds.py", "content_hash"),
-    ("  of which FeedState.stamp", "deadlines/state.py", "stamp"),
-    ("  of which event_component", "deadlines/feeds.py", "event_component"),
-    ("  of which icalendar to_ical", "icalendar/cal/component.py", "to_ical"),
-    ("compare with files on disk", "deadlines/build.py", "_same_bytes"),
-    ("atomic_write (write + fsync)", "deadlines/state.py", "atomic_write"),
-    ("state file to_json", "deadlines/state.py", "to_json"),
+    ("check the logs (parse)", "deadlines/build.py", "check_logs"),
+    ("compute one contract", "deadlines/contractfeed.py", "compute_contract"),
+    ("  of which parse", "deadlines/contractfeed.py", "parse_log"),
+    ("  of which track", "deadlines/tracking.py", "track"),
+    ("    of which engine.compute", "deadlines/engine.py", "compute"),
+    ("  of which entries (window + text)", "deadlines/feeds.py", "entries"),
+    ("  of which stamps", "deadlines/feeds.py", "stamp_all"),
+    ("  of which VEVENTs", "deadlines/icswriter.py", "vevent"),
+    ("  of which next_change", "deadlines/contractfeed.py", "next_change"),
+    ("store: write a contract", "deadlines/store.py", "put_contract"),
+    ("aggregates", "deadlines/aggregates.py", "write_aggregates"),
+    ("store: backup", "deadlines/store.py", "backup"),
 )
 
 
-def phase_profile(events_dir: str, out_dir: str) -> dict[str, Any]:
-    from deadlines.api import build, parse_as_of
+def phase_profile(events_dir: str, out_dir: str, jobs: int | None = None) -> dict[str, Any]:
+    from deadlines.api import parse_as_of
+    from deadlines.build import build
 
     as_of = parse_as_of(AS_OF)
     profiler = cProfile.Profile()
     profiler.enable()
-    report = build(events_dir, out_dir, as_of=as_of)
+    report = build(events_dir, out_dir, as_of, jobs=1)  # one process: the profile sees it all
     profiler.disable()
     stats = pstats.Stats(profiler, stream=sys.stderr)
     for order in ("cumulative", "tottime"):
@@ -409,15 +406,30 @@ def phase_profile(events_dir: str, out_dir: str) -> dict[str, Any]:
             "events_written": report.events_written, "rss_mb": peak_rss_mb()}
 
 
-PHASES = {"full": phase_build, "rebuild": phase_build, "baseline": phase_baseline,
-          "idle": phase_idle, "profile": phase_profile}
+PHASES = {"full": phase_build, "rebuild": phase_build, "one-log": phase_one_log,
+          "baseline": phase_baseline, "idle": phase_idle, "profile": phase_profile}
 
 
-def run_phase(name: str, events_dir: Path, out_dir: Path, env: dict[str, str]
-              ) -> dict[str, Any]:
+def run_phase(name: str, events_dir: Path, out_dir: Path, env: dict[str, str],
+              jobs: int | None = None) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", name,
            "--events-dir", str(events_dir), "--out-dir", str(out_dir)]
+    if jobs is not None:
+        cmd += ["--jobs", str(jobs)]
     done = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE, text=True)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run_landed(landed: Path, name: str, events_dir: Path, out_dir: Path, env: dict[str, str]
+               ) -> dict[str, Any]:
+    """A phase of the landed code's own bench (its `full` and `rebuild` phases have the same
+    output shape), in its own interpreter and with its own package."""
+    python = landed / ".venv" / "bin" / "python"
+    cmd = [str(python), str(landed / "bench" / "build.py"), "--phase", name,
+           "--events-dir", str(events_dir), "--out-dir", str(out_dir)]
+    done = subprocess.run(cmd, env={**env, "PYTHONPATH": str(landed)}, check=True,
+                          stdout=subprocess.PIPE, text=True, cwd=landed)
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -427,18 +439,20 @@ def run_phase(name: str, events_dir: Path, out_dir: Path, env: dict[str, str]
 
 
 def feed_sizes(out_dir: Path) -> dict[str, Any]:
-    special = ("all", "ours", "theirs")
-    sizes = {p.stem: p.stat().st_size for p in out_dir.glob("*.ics")}
-    per_contract = sorted(v for k, v in sizes.items() if k not in special)
-    all_ics = out_dir / "all.ics"
+    aggregates = {name: (out_dir / name).stat().st_size if (out_dir / name).exists() else 0
+                  for name in ("all.ics", "ours.ics", "theirs.ics")}
+    contracts = sorted(p.stat().st_size for p in (out_dir / "contracts").glob("*.ics"))
+    parts = sorted(p.stat().st_size for p in out_dir.glob("agreements/*/*.ics"))
+    store = out_dir / ".deadlines-store.sqlite"
     return {
-        **{f"{k}.ics": sizes.get(k, 0) for k in special},
-        "contract_feeds": len(per_contract),
-        "contract_total": sum(per_contract),
-        "contract_median": statistics.median(per_contract) if per_contract else 0,
-        "contract_max": per_contract[-1] if per_contract else 0,
-        "total": sum(sizes.values()),
-        "vevents_in_all": all_ics.read_bytes().count(b"BEGIN:VEVENT") if all_ics.exists() else 0,
+        **aggregates,
+        "contract_feeds": len(contracts),
+        "contract_total": sum(contracts),
+        "contract_median": statistics.median(contracts) if contracts else 0,
+        "contract_max": contracts[-1] if contracts else 0,
+        "parts": len(parts), "parts_max": parts[-1] if parts else 0,
+        "store": store.stat().st_size if store.exists() else 0,
+        "total": sum(p.stat().st_size for p in out_dir.rglob("*.ics")),
     }
 
 
@@ -448,121 +462,175 @@ def mb(n: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--contracts", type=int, default=10_000)
+    parser.add_argument("--contracts", type=int, nargs="+", default=[10_000],
+                        help="portfolio sizes, measured one after the other in this run")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--triggers", type=float, default=3.0,
                         help="mean trigger events per contract (default 3)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="worker processes of each build (default: one per CPU)")
     parser.add_argument("--keep", metavar="DIR", help="generate into DIR and keep it")
+    parser.add_argument("--landed", metavar="DIR", type=Path,
+                        help="a checkout of the landed code with its .venv, measured as well")
     parser.add_argument("--profile", action="store_true",
                         help="profile one full build instead of measuring")
-    parser.add_argument("--no-baseline", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="skip the icalendar-only baseline (slow at 10,000 contracts)")
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     parser.add_argument("--events-dir", help=argparse.SUPPRESS)
     parser.add_argument("--out-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.phase:  # child process: one measured phase, one JSON line out
-        print(json.dumps(PHASES[args.phase](args.events_dir, args.out_dir), default=str))
+        print(json.dumps(PHASES[args.phase](args.events_dir, args.out_dir, args.jobs),
+                         default=str))
         return
 
-    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="deadlines-bench-"))
-    events_dir, out_dir, cache_dir = root / "events", root / "feeds", root / "cache"
-    os.environ["DEADLINES_CACHE_DIR"] = str(cache_dir)  # a private holiday cache, warmed below
-    env = dict(os.environ)
-    try:
-        shutil.rmtree(events_dir, ignore_errors=True)
-        started = time.perf_counter()
-        generate(events_dir, args.contracts, args.seed, args.triggers)
-        from deadlines.api import parse_as_of
+    summary: list[str] = []
+    for contracts in args.contracts:
+        root = Path(args.keep) / str(contracts) if args.keep else \
+            Path(tempfile.mkdtemp(prefix="deadlines-bench-"))
+        events_dir, out_dir, cache_dir = root / "events", root / "feeds", root / "cache"
+        os.environ["DEADLINES_CACHE_DIR"] = str(cache_dir)  # a private holiday cache, warmed
+        env = dict(os.environ)
+        try:
+            shutil.rmtree(events_dir, ignore_errors=True)
+            started = time.perf_counter()
+            generate(events_dir, contracts, args.seed, args.triggers)
+            from deadlines.api import parse_as_of
 
-        warm_holiday_cache(events_dir, parse_as_of(AS_OF))
-        print(f"generated {args.contracts:,} logs in {events_dir} "
-              f"({time.perf_counter() - started:.1f} s, seed {args.seed}, "
-              f"{args.triggers:g} triggers/contract on average)", flush=True)
-        if args.profile:
-            shutil.rmtree(out_dir, ignore_errors=True)
-            result = run_phase("profile", events_dir, out_dir, env)
-            print(f"profiled one full build: {result['contracts']:,} contracts, "
-                  f"{result['deadlines']:,} deadlines, {result['events_written']:,} VEVENTs")
-            return
-        measure(args, events_dir, out_dir, env)
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
+            warm_holiday_cache(events_dir, parse_as_of(AS_OF))
+            print(f"generated {contracts:,} logs in {events_dir} "
+                  f"({time.perf_counter() - started:.1f} s, seed {args.seed}, "
+                  f"{args.triggers:g} triggers/contract on average)", flush=True)
+            if args.profile:
+                shutil.rmtree(out_dir, ignore_errors=True)
+                result = run_phase("profile", events_dir, out_dir, env)
+                print(f"profiled one full build: {result['contracts']:,} contracts, "
+                      f"{result['deadlines']:,} deadlines, {result['events_written']:,} "
+                      "VEVENTs")
+                continue
+            summary.append(measure(args, events_dir, out_dir, env))
+        finally:
+            if not args.keep:
+                shutil.rmtree(root, ignore_errors=True)
+    if len(summary) > 1:
+        print("\nsummary (medians):")
+        print(SUMMARY_HEAD)
+        for line in summary:
+            print(line)
+
+
+SUMMARY_HEAD = ("| contracts | deadlines | full build (wall / CPU) | peak RSS (build / worker) | "
+                "no-change rebuild | one changed log | icalendar alone | landed full | "
+                "landed rebuild | landed RSS | all.ics |\n|" + "---|" * 11)
 
 
 def measure(args: argparse.Namespace, events_dir: Path, out_dir: Path, env: dict[str, str]
-            ) -> None:
-    runs: dict[str, list[dict[str, Any]]] = {"full": [], "rebuild": [], "baseline": []}
+            ) -> str:
+    names = ("full", "rebuild", "one-log")
+    runs: dict[str, list[dict[str, Any]]] = {n: [] for n in
+                                             (*names, "baseline", "landed", "landed-rebuild")}
     load_before = os.getloadavg()[0]
     idle = run_phase("idle", events_dir, out_dir, env)
+    pristine = events_dir.parent / "events-pristine"
+    shutil.rmtree(pristine, ignore_errors=True)
+    shutil.copytree(events_dir, pristine)
     for i in range(args.repeat):
         shutil.rmtree(out_dir, ignore_errors=True)
-        for name in ("full", "rebuild"):
-            runs[name].append(run_phase(name, events_dir, out_dir, env))
+        for name in names:
+            runs[name].append(run_phase(name, events_dir, out_dir, env, args.jobs))
             log_run(name, i, args.repeat, runs[name][-1])
+        shutil.rmtree(events_dir)
+        shutil.copytree(pristine, events_dir)  # the one-log change undone
+    shutil.rmtree(out_dir)
+    # not timed: the feeds and the store of the logs as generated, for sizes and the baseline
+    run_phase("full", events_dir, out_dir, env, args.jobs)
     sizes = feed_sizes(out_dir)
     if not args.no_baseline:
         for i in range(args.repeat):
             runs["baseline"].append(run_phase("baseline", events_dir, out_dir, env))
             log_run("baseline", i, args.repeat, runs["baseline"][-1])
+    if args.landed:
+        landed_out = out_dir.parent / "feeds-landed"
+        for i in range(args.repeat):
+            shutil.rmtree(landed_out, ignore_errors=True)
+            runs["landed"].append(run_landed(args.landed, "full", events_dir, landed_out, env))
+            log_run("landed", i, args.repeat, runs["landed"][-1])
+            runs["landed-rebuild"].append(run_landed(args.landed, "rebuild", events_dir,
+                                                     landed_out, env))
+            log_run("landed-rebuild", i, args.repeat, runs["landed-rebuild"][-1])
+        shutil.rmtree(landed_out, ignore_errors=True)
+    shutil.rmtree(pristine, ignore_errors=True)
 
     def med(name: str, key: str) -> float:
         return float(statistics.median(r[key] for r in runs[name]))
 
-    full, rebuild = runs["full"][-1], runs["rebuild"][-1]
-    t_full, t_rebuild = med("full", "seconds"), med("rebuild", "seconds")
-    written, vevents = full["events_written"], sizes["vevents_in_all"]
+    full = runs["full"][-1]
+    t_full, c_full = med("full", "seconds"), med("full", "cpu")
+    written = full["events_written"]
     print()
     print(f"as-of {AS_OF}, median of {args.repeat} run(s) each, {os.cpu_count()} cores, "
-          f"Python {sys.version.split()[0]}, load average {load_before:.1f} before / "
-          f"{os.getloadavg()[0]:.1f} after")
+          f"jobs {args.jobs or 'one per CPU'}, Python {sys.version.split()[0]}, load average "
+          f"{load_before:.1f} before / {os.getloadavg()[0]:.1f} after")
     print(f"  contracts {full['contracts']:,}   tracked deadlines {full['deadlines']:,}   "
-          f"VEVENTs {vevents:,} (all.ics; {written:,} in all feeds together)")
-    print("  events/s = distinct VEVENTs (those of all.ics) per second: the build serialises "
-          "each one once and shares the block between its feeds")
-    c_full = med("full", "cpu")
+          f"VEVENTs written {written:,} (contract feeds and aggregates)")
     rows = [
         ("full build (fresh output dir)", t_full, c_full,
          f"{full['deadlines'] / t_full:,.0f} deadlines/s ({full['deadlines'] / c_full:,.0f} per "
-         f"CPU s), {vevents / t_full:,.0f} events/s ({vevents / c_full:,.0f})",
-         f"{med('full', 'rss_mb'):,.0f} MB"),
-        ("no-change rebuild", t_rebuild, med("rebuild", "cpu"),
-         f"{rebuild['written']} files rewritten, {rebuild['unchanged']:,} unchanged",
-         f"{med('rebuild', 'rss_mb'):,.0f} MB"),
+         f"CPU s)", f"{med('full', 'rss_mb'):,.0f} MB + worker "
+         f"{med('full', 'worker_rss_mb'):,.0f} MB"),
+        ("no-change rebuild", med("rebuild", "seconds"), med("rebuild", "cpu"),
+         f"{runs['rebuild'][-1]['computed']} computed, {runs['rebuild'][-1]['written']} files "
+         f"rewritten", f"{med('rebuild', 'rss_mb'):,.0f} MB"),
+        ("one changed log", med("one-log", "seconds"), med("one-log", "cpu"),
+         f"{runs['one-log'][-1]['computed']} computed, {runs['one-log'][-1]['written']} files "
+         "rewritten", f"{med('one-log', 'rss_mb'):,.0f} MB"),
     ]
     if runs["baseline"]:
         base = runs["baseline"][-1]
-        same = "same VEVENT bytes as all.ics" if base["different"] == 0 else \
-            f"{base['different']:,} VEVENTs DIFFER from all.ics"
-        for label, key in (("per event", ""), ("one Calendar", "cal_")):
-            t_base, c_base = med("baseline", f"{key}seconds"), med("baseline", f"{key}cpu")
-            n = base["vevents"]
-            rows.append((f"icalendar only, {label}", t_base, c_base,
-                         f"{n / t_base:,.0f} events/s ({n / c_base:,.0f} per CPU s); "
-                         f"CPU {c_base / c_full:.0%} of the full build's", ""))
-        rows[-1] = (*rows[-1][:4], f"{med('baseline', 'rss_mb'):,.0f} MB (set-up "
-                                   f"{med('baseline', 'setup_rss_mb'):,.0f} MB)")
-    print(f"  {'phase':<30} {'wall s':>8} {'CPU s':>8}  {'throughput':<76} peak RSS")
+        same = "same VEVENT bytes as the contract feeds" if base["different"] == 0 else \
+            f"{base['different']:,} VEVENTs DIFFER from the contract feeds"
+        t_base, c_base = med("baseline", "seconds"), med("baseline", "cpu")
+        rows.append(("icalendar only, per event", t_base, c_base,
+                     f"{base['vevents'] / t_base:,.0f} events/s; the full build is "
+                     f"{t_base / t_full:.1f}x faster (wall), {c_base / c_full:.1f}x (CPU)",
+                     f"{med('baseline', 'rss_mb'):,.0f} MB"))
+    if runs["landed"]:
+        rows.append(("landed code, full build", med("landed", "seconds"), med("landed", "cpu"),
+                     f"{t_full / med('landed', 'seconds'):.0%} of its time now",
+                     f"{med('landed', 'rss_mb'):,.0f} MB"))
+        rows.append(("landed code, no-change", med("landed-rebuild", "seconds"),
+                     med("landed-rebuild", "cpu"), "", f"{med('landed-rebuild', 'rss_mb'):,.0f} "
+                     "MB"))
+    print(f"  {'phase':<30} {'wall s':>8} {'CPU s':>8}  {'':<70} peak RSS")
     for name, seconds, cpu, rate, rss in rows:
-        print(f"  {name:<30} {seconds:8.2f} {cpu:8.2f}  {rate:<76} {rss}")
-    print(f"  {'idle child (imports only)':<30} {'':8} {'':8}  {'':<76} {idle['rss_mb']:,.0f} MB")
+        print(f"  {name:<30} {seconds:8.2f} {cpu:8.2f}  {rate:<70} {rss}")
+    print(f"  {'idle child (imports only)':<30} {'':8} {'':8}  {'':<70} {idle['rss_mb']:,.0f} MB")
     if runs["baseline"]:
-        print(f"  baseline check: {same}" + ("" if base["cal_same"] else
-                                              "; the one-Calendar output does NOT contain them"))
+        print(f"  baseline check: {same}")
     print(f"  feeds: all.ics {mb(sizes['all.ics'])}, ours.ics {mb(sizes['ours.ics'])}, "
-          f"theirs.ics {mb(sizes['theirs.ics'])}; {sizes['contract_feeds']:,} contract feeds "
+          f"theirs.ics {mb(sizes['theirs.ics'])}; {sizes['parts']} per-agreement parts (max "
+          f"{mb(sizes['parts_max'])}); {sizes['contract_feeds']:,} contract feeds "
           f"{mb(sizes['contract_total'])} (median {sizes['contract_median'] / 1e3:,.1f} kB, "
-          f"max {sizes['contract_max'] / 1e3:,.1f} kB); total {mb(sizes['total'])}")
+          f"max {sizes['contract_max'] / 1e3:,.1f} kB); store {mb(sizes['store'])}")
     for name in runs:
         if len(runs[name]) > 1:
             print(f"  {name} runs (wall s): " + ", ".join(f"{r['seconds']:.2f}"
                                                         for r in runs[name]))
+    landed = (f"{med('landed', 'seconds'):.1f} s", f"{med('landed-rebuild', 'seconds'):.1f} s",
+              f"{med('landed', 'rss_mb'):,.0f} MB") if runs["landed"] else ("-", "-", "-")
+    base_cell = f"{med('baseline', 'seconds'):.1f} s" if runs["baseline"] else "-"
+    return (f"| {full['contracts']:,} | {full['deadlines']:,} | {t_full:.1f} s / {c_full:.1f} s "
+            f"| {med('full', 'rss_mb'):,.0f} / {med('full', 'worker_rss_mb'):,.0f} MB "
+            f"| {med('rebuild', 'seconds'):.2f} s | {med('one-log', 'seconds'):.2f} s "
+            f"| {base_cell} | {landed[0]} | {landed[1]} | {landed[2]} "
+            f"| {mb(sizes['all.ics'])} |")
 
 
 def log_run(name: str, index: int, repeat: int, result: dict[str, Any]) -> None:
-    print(f"  run {index + 1}/{repeat} {name:<8} {result['seconds']:8.2f} s wall "
+    print(f"  run {index + 1}/{repeat} {name:<14} {result['seconds']:8.2f} s wall "
           f"{result['cpu']:8.2f} s CPU {result['rss_mb']:8,.0f} MB", flush=True)
 
 

@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -156,6 +157,29 @@ def run_wrk(name: str, url: str, args: argparse.Namespace, workdir: Path,
                   data["bytes"] / max(data["requests"], 1))
 
 
+class Recorder(threading.Thread):
+    """Records an event into one of the logs once a second, until stopped: each is a change
+    the server rebuilds for, in the background, while wrk measures."""
+
+    def __init__(self, events: Path) -> None:
+        super().__init__(daemon=True)
+        self.logs = sorted(events.glob("*.yaml"))
+        self.halt = threading.Event()
+        self.count = 0
+
+    def stop(self) -> None:
+        self.halt.set()
+        self.join(30)
+
+    def run(self) -> None:
+        from deadlines.api import record
+
+        while not self.halt.wait(1.0):
+            log = self.logs[self.count % len(self.logs)]
+            record(str(log), "breach_notice", "2026-05-30", note=f"load {self.count}")
+            self.count += 1
+
+
 def baseline_app(body: bytes, headers: list[tuple[str, str]], etag: str
                  ) -> Callable[..., Iterable[bytes]]:
     """The same bytes and headers, and a 304 on the same ETag; nothing else."""
@@ -197,6 +221,9 @@ def main() -> int:
     parser.add_argument("--log-file", default=None,
                         help="where the server's request log goes (default: a temp file)")
     parser.add_argument("--verbose", action="store_true", help="echo wrk's own output")
+    parser.add_argument("--during-rebuilds", action="store_true",
+                        help="also measure while events are recorded into the logs once a "
+                        "second (each one a background rebuild of the server)")
     args = parser.parse_args()
     if min(args.duration, args.connections, args.threads, args.rounds) < 1:
         parser.error("duration, connections, threads and rounds must be at least 1")
@@ -250,9 +277,13 @@ def main() -> int:
         def null(line: str) -> None:
             pass
 
-        app = FeedServer(Path(args.events), work / "feeds", work / "tokens.json",
-                         clock=clock, log=null)
+        # a copy of the logs: --during-rebuilds records events into them
+        events = work / "events"
+        shutil.copytree(args.events, events)
+        app = FeedServer(events, work / "feeds", work / "tokens.json", clock=clock, log=null)
+        started = time.perf_counter()
         app.snapshot()  # built before any run starts
+        first_build = time.perf_counter() - started
         port = stack.enter_context(serving(app, args.server_threads))
         url = f"http://{HOST}:{port}{path}"
         status, headers, body = fetch(port, path, encoding)
@@ -273,14 +304,26 @@ def main() -> int:
                      (f"deadlines, {label}, 304", url, log, inm)]
         plan += [("baseline (bare WSGI), 200", bare_url, null, encoding),
                  ("baseline (bare WSGI), 304", bare_url, null, inm)]
+        if args.during_rebuilds:
+            plan += [("deadlines, null log, 200, rebuilds", url, null, encoding)]
         measuring.set()
+        rebuilds = 0
         for _ in range(args.rounds):
             for name, target, logger, request_headers in plan:
                 app.log = logger
-                runs.setdefault(name, []).append(run_wrk(name, target, args, work,
-                                                         request_headers))
+                recorder = Recorder(events) if name.endswith("rebuilds") else None
+                if recorder is not None:
+                    recorder.start()
+                try:
+                    runs.setdefault(name, []).append(run_wrk(name, target, args, work,
+                                                             request_headers))
+                finally:
+                    if recorder is not None:
+                        recorder.stop()
+                        rebuilds += recorder.count
             app.log = null
         measuring.clear()
+        server_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     logging.getLogger("waitress").propagate = True
     results = [median_of(name, found) for name, found in runs.items()]
 
@@ -296,7 +339,12 @@ def main() -> int:
         print("note: the machine was busy before the start (1-min load average > 1); single "
               "runs are noisy there, compare with --rounds 3")
     print(f"feed: scope 'all' from {args.events}, {feed_bytes} bytes"
-          f"{' (gzip)' if args.gzip else ''}; clock: {args.as_of or 'real'}")
+          f"{' (gzip)' if args.gzip else ''}; clock: {args.as_of or 'real'}; first build "
+          f"{first_build:.1f} s; peak RSS of the server process {server_rss:,.0f} MB (the bare "
+          "baseline server and the loop included)")
+    if args.during_rebuilds:
+        print(f"during rebuilds: {rebuilds} events recorded, one a second, each seen by the "
+              "server as a change (a background incremental rebuild)")
     print(f"{'run':<34}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'requests':>10}"
           f"{'B/resp':>9}")
     for r in results:

@@ -3,7 +3,13 @@
 Prints the median wall time of N runs of each command, measured in the same run so that the
 figures compare: a bare interpreter, `python -c "import click"` (the baseline the target is
 set against), and `deadlines compute freshhawk-standard breach_notice 2026-03-02` with a warm
-and with a cold holiday cache. Target: compute at most 150 ms median.
+and with a cold holiday cache. Target (issue 11): compute at most 1.5 x `import click`.
+
+Bytecode: the rows marked "cached bytecode" run with the package's and the libraries'
+`__pycache__` as they are after a first run (what an installed tool sees); the row marked
+"no cached bytecode" gives every run an empty PYTHONPYCACHEPREFIX with PYTHONDONTWRITEBYTECODE=1,
+so every module is compiled again each time (what a read-only checkout or a container without
+compiled files sees). Both are printed, so that nobody compares one with the other.
 
     python bench/startup.py [--runs 21]
 """
@@ -51,14 +57,23 @@ def main() -> None:
     rows.append(("deadlines compute (cold holiday cache)",
                  median_ms(compute, args.runs, env,
                            before=lambda: shutil.rmtree(cache, ignore_errors=True))))
+    subprocess.run(compute, stdout=subprocess.DEVNULL, env=env, check=True)  # warm again
+    empty = tempfile.mkdtemp(prefix="deadlines-pycache-")
+    recompiling = dict(env, PYTHONDONTWRITEBYTECODE="1", PYTHONPYCACHEPREFIX=empty)
+    rows.append(('python -c "import click", no cached bytecode',
+                 median_ms([py, "-c", "import click"], args.runs, recompiling)))
+    rows.append(("deadlines compute, no cached bytecode", median_ms(compute, args.runs,
+                                                                    recompiling)))
+    shutil.rmtree(empty, ignore_errors=True)
     shutil.rmtree(cache, ignore_errors=True)
     print(f"median of {args.runs} runs each, {os.cpu_count()} cores, Python "
-          f"{sys.version.split()[0]}")
+          f"{sys.version.split()[0]}; cached bytecode unless said otherwise; load average "
+          f"{os.getloadavg()[0]:.1f}")
     for name, ms in rows:
-        print(f"  {name:<42} {ms:7.1f} ms")
-    warm = rows[2][1]
-    print(f"  target: compute <= 150 ms -> {'met' if warm <= 150 else 'NOT met'} "
-          f"({warm - rows[1][1]:+.1f} ms over import click)")
+        print(f"  {name:<48} {ms:7.1f} ms")
+    warm, click = rows[2][1], rows[1][1]
+    print(f"  target: compute <= 1.5 x import click ({1.5 * click:.0f} ms) -> "
+          f"{'met' if warm <= 1.5 * click else 'NOT met'} ({warm / click:.2f} x)")
 
 
 if __name__ == "__main__":

@@ -357,15 +357,21 @@ def parse_span(text: str, option: str = "--within") -> Period:
 
 def build(events_dir: str, out: str, *, as_of: datetime, lang: str = "en",
           past_days: int = 60, horizon_months: int = 12, grace_days: int = 14,
-          progress: Callable[[int], None] | None = None) -> BuildReport:
+          progress: Callable[[int], None] | None = None, jobs: int | None = None,
+          max_feed_bytes: int = 1_000_000, aggregate_past_days: int = 14,
+          aggregate_days_ahead: int = 42) -> BuildReport:
+    """Every feed of the logs in `events_dir`, into `out`; `jobs` worker processes (None: one
+    per CPU). The output is the same whatever `jobs` is."""
     from .build import build as _build
     from .feeds import FeedOptions
 
     if lang not in LANGUAGES:
         raise DeadlinesError(f"unknown language {lang!r}; expected en or fr")
     options = FeedOptions(past_days=past_days, horizon_months=horizon_months,
-                          grace_days=grace_days, lang=lang)
-    return _build(events_dir, out, as_of, options, progress=progress)
+                          grace_days=grace_days, lang=lang, max_feed_bytes=max_feed_bytes,
+                          aggregate_past_days=aggregate_past_days,
+                          aggregate_days_ahead=aggregate_days_ahead)
+    return _build(events_dir, out, as_of, options, progress=progress, jobs=jobs)
 
 
 ALERT_STATES = ("missed", "late", "due-within")

@@ -446,6 +446,24 @@ def _natural(text: str) -> list[Any]:
 _events_dir = click.argument("events_dir", default="events", type=click.Path())
 
 
+def _feed_size_options(f: Any) -> Any:
+    """What goes in the aggregates, and how big any feed may grow (build and serve)."""
+    f = click.option("--aggregate-days-ahead", default=42, show_default=True,
+                     type=click.IntRange(0, 3650),
+                     help="all/ours/theirs hold obligations and rights due up to this many "
+                     "days ahead (each contract's feed holds everything in its window).")(f)
+    f = click.option("--aggregate-past-days", default=14, show_default=True,
+                     type=click.IntRange(0, 3650),
+                     help="all/ours/theirs hold obligations and rights due from this many days "
+                     "back.")(f)
+    f = click.option("--max-feed-bytes", default=1_000_000, show_default=True,
+                     type=click.IntRange(min=0),
+                     help="A larger feed leaves out the deadlines due latest and says so in its "
+                     "description (Google Calendar stops reading at about 1 MB); an aggregate "
+                     "is then also written split by agreement. 0: no limit.")(f)
+    return f
+
+
 @cli.command(short_help="Write the feed files from the event logs (for cron).",
              help="Regenerate the feed files from the event logs in EVENTS_DIR (quiet on "
              f"success, for cron).\n\n{_EVENTS_DIR_HELP}")
@@ -462,9 +480,14 @@ _events_dir = click.argument("events_dir", default="events", type=click.Path())
               help="Window: months ahead.")
 @click.option("--grace-days", default=14, show_default=True, type=click.IntRange(0, 3650),
               help="Days a fulfilled or withdrawn deadline stays as CANCELLED.")
+@_feed_size_options
+@click.option("-j", "--jobs", default=None, type=click.IntRange(1, 1024),
+              help="Worker processes for the contracts to compute (default: one per CPU); "
+              "the feeds are the same bytes whatever the number.")
 @click.option("-v", "--verbose", is_flag=True, help="List what changed.")
 def build(events_dir: str, out: str, as_of: str | None, lang: str, past_days: int,
-          horizon: int, grace_days: int, verbose: bool) -> None:
+          horizon: int, grace_days: int, max_feed_bytes: int, aggregate_past_days: int,
+          aggregate_days_ahead: int, jobs: int | None, verbose: bool) -> None:
     """Regenerate the feed files from the event logs (help text above)."""
     moment = api.parse_as_of(as_of)
     bar: Any = None
@@ -479,7 +502,10 @@ def build(events_dir: str, out: str, as_of: str | None, lang: str, past_days: in
             progress = bar.update
     try:
         report = api.build(events_dir, out, as_of=moment, lang=lang, past_days=past_days,
-                           horizon_months=horizon, grace_days=grace_days, progress=progress)
+                           horizon_months=horizon, grace_days=grace_days, progress=progress,
+                           jobs=jobs, max_feed_bytes=max_feed_bytes,
+                           aggregate_past_days=aggregate_past_days,
+                           aggregate_days_ahead=aggregate_days_ahead)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -709,14 +735,20 @@ def import_(csv_file: str, events_dir: str, update: bool, verbose: bool) -> None
               help="Base URL people subscribe to, such as https://deadlines.example.org")
 @click.option("--lang", type=click.Choice(list(LANGUAGES)), default="en", show_default=True,
               help="Language of summaries, descriptions and the subscribe page.")
+@_feed_size_options
+@click.option("-j", "--jobs", default=None, type=click.IntRange(1, 1024),
+              help="Worker processes of a rebuild (default: one per CPU).")
 def serve(events_dir: str, host: str, port: int, tokens: str, out: str, public_url: str | None,
-          lang: str) -> None:
+          lang: str, max_feed_bytes: int, aggregate_past_days: int, aggregate_days_ahead: int,
+          jobs: int | None) -> None:
     """Serve the feeds for calendar subscriptions (help text above)."""
     from .feeds import FeedOptions
     from .server import serve as run
 
     run(events_dir, host=host, port=port, tokens=tokens, out=out, public_url=public_url,
-        options=FeedOptions(lang=lang))
+        options=FeedOptions(lang=lang, max_feed_bytes=max_feed_bytes,
+                            aggregate_past_days=aggregate_past_days,
+                            aggregate_days_ahead=aggregate_days_ahead), jobs=jobs)
 
 
 @cli.group(short_help="Manage the tokens that open subscribed feeds.")

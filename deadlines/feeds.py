@@ -62,6 +62,21 @@ class FeedOptions:
     # "direct": deadlines.icswriter (same bytes, ~20x faster, measured); "icalendar": the
     # component model, kept as the reference the direct writer is tested against
     writer: str = "direct"
+    # The aggregates (all, ours, theirs) hold what someone must act on: obligations and rights,
+    # in a tighter window than a contract's feed (the sizes behind these numbers are in the
+    # README, "Feeds people can subscribe to").
+    aggregate_past_days: int = 14
+    aggregate_days_ahead: int = 42
+    # A feed larger than this leaves out the deadlines due latest, and says so (0: no cap).
+    # Google Calendar stops reading a subscribed feed at about 1 MB.
+    max_feed_bytes: int = 1_000_000
+
+    def fingerprint(self) -> str:
+        """Every option that shapes a feed's bytes, as text (part of the build store's key)."""
+        return json.dumps([self.past_days, self.horizon_months, self.grace_days,
+                           self.refresh.total_seconds(), self.lang, self.writer,
+                           self.aggregate_past_days, self.aggregate_days_ahead,
+                           self.max_feed_bytes])
 
 
 @dataclass
@@ -122,6 +137,23 @@ def in_window(t: Tracked, as_of: datetime, options: FeedOptions,
             if stamp.cancelled_since is not None and stamp.cancelled_since < grace_start:
                 return False
     return True
+
+
+AGGREGATE_KINDS = ("obligation", "right")
+
+
+def in_aggregate(t: Tracked, as_of: datetime, options: FeedOptions) -> bool:
+    """Whether a deadline already in its contract's feed also goes in the aggregates: an
+    obligation or a right (not a limit: a monitoring period ending asks nothing of anyone)
+    due from `aggregate_past_days` back to `aggregate_days_ahead` ahead, on the contract's own
+    calendar days. Fulfilled and withdrawn ones stay as CANCELLED for the grace period, as in
+    every feed, so that a subscriber sees why they left."""
+    day = t.due_day
+    if day is None or t.deadline.rule.kind not in AGGREGATE_KINDS:
+        return False
+    today = as_of.astimezone(t.log.settings.zone).date()
+    return (today - timedelta(days=options.aggregate_past_days) <= day
+            <= today + timedelta(days=options.aggregate_days_ahead))
 
 
 def record_commands(tracked: Iterable[Tracked], file_of: Callable[[Tracked], str]
@@ -296,7 +328,7 @@ def entries(tracked: Iterable[Tracked], as_of: datetime, options: FeedOptions,
 
 def render(name: str, feed_id: str, items: Sequence[Entry], state: FeedState,
            options: FeedOptions, rendered: dict[str, bytes] | None = None,
-           as_of: datetime | None = None) -> bytes:
+           as_of: datetime | None = None, note: str = "") -> bytes:
     """One VCALENDAR; the same entries and state give the same bytes.
 
     Each VEVENT is serialised by icalendar once per build (`rendered` holds them by UID) and
@@ -316,19 +348,42 @@ def render(name: str, feed_id: str, items: Sequence[Entry], state: FeedState,
                 event_component(item, stamp).to_ical(sorted=True)
                 if options.writer == "icalendar" else event_bytes(item, stamp))
         blocks.append(block)
-    cal = calendar_component(name, feed_id, options, latest)
-    if not items:
+    return calendar_head(name, feed_id, options, latest, note, empty=not items) \
+        + b"".join(blocks) + CALENDAR_END
+
+
+CALENDAR_END = b"END:VCALENDAR\r\n"
+
+
+def stamp_all(items: Iterable[Entry], state: FeedState, as_of: datetime | None) -> None:
+    """Stamp every entry (a new or changed one gets its next SEQUENCE) before any is written."""
+    for item in items:
+        state.stamp(item.uid, item.content_hash, item.changed_at, cancelled=item.cancelled,
+                    now=as_of)
+
+
+def calendar_head(name: str, feed_id: str, options: FeedOptions,
+                  last_modified: datetime | None, note: str = "", *, empty: bool) -> bytes:
+    """A VCALENDAR up to its first VEVENT: what `Calendar.to_ical()` writes before the events
+    that follow it (each serialised on its own, then END:VCALENDAR)."""
+    if options.writer != "icalendar":
+        from .icswriter import calendar_head as direct
+
+        return direct(prodid=PRODID, name=one_line(name),
+                      description=LABELS[options.lang]["feed.description"] + note,
+                      refresh=options.refresh, last_modified=last_modified, empty=empty)
+    cal = calendar_component(name, feed_id, options, last_modified, note)
+    if empty:
         # RFC 5545 3.6: a calendar holds at least one component; an empty window gets an
         # invisible one (the UTC time zone) rather than a made-up event.
         cal.add_component(_utc_timezone())
     head: bytes = cal.to_ical(sorted=True)
-    end = b"END:VCALENDAR\r\n"
-    assert head.endswith(end)
-    return head[: -len(end)] + b"".join(blocks) + end
+    assert head.endswith(CALENDAR_END)
+    return head[: -len(CALENDAR_END)]
 
 
 def calendar_component(name: str, feed_id: str, options: FeedOptions,
-                       last_modified: datetime | None) -> Any:
+                       last_modified: datetime | None, note: str = "") -> Any:
     from icalendar import Calendar  # deferred: only builds need it
     from icalendar.prop import vDuration, vText
 
@@ -343,8 +398,9 @@ def calendar_component(name: str, feed_id: str, options: FeedOptions,
     # icalendar 7 leaves NAME and X-WR-* untyped (unescaped); vText escapes , ; \\ as TEXT
     cal.add("name", vText(name))
     cal.add("x-wr-calname", vText(name))
-    cal.add("description", labels["feed.description"])
-    cal.add("x-wr-caldesc", vText(labels["feed.description"]))
+    description = labels["feed.description"] + note
+    cal.add("description", description)
+    cal.add("x-wr-caldesc", vText(description))
     # icalendar 7 leaves out the VALUE=DURATION that RFC 7986 requires here
     cal.add("refresh-interval", options.refresh, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", vDuration(options.refresh))

@@ -118,6 +118,29 @@ def vevent(*, uid: str, summary: str, description: str, start: date | datetime,
     return b"".join(out)
 
 
+# An empty window still needs one component (RFC 5545 3.6): the UTC time zone, invisible.
+_EMPTY = (b"BEGIN:VTIMEZONE\r\nTZID:UTC\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\n"
+          b"TZNAME:UTC\r\nTZOFFSETFROM:+0000\r\nTZOFFSETTO:+0000\r\nEND:STANDARD\r\n"
+          b"END:VTIMEZONE\r\n")
+
+
+def calendar_head(*, prodid: str, name: str, description: str, refresh: timedelta,
+                  last_modified: datetime | None, empty: bool) -> bytes:
+    """A VCALENDAR up to its first VEVENT, as icalendar writes ours (`feeds.calendar_component`
+    with `to_ical(sorted=True)`): written once per feed, 10,000 times in a big build."""
+    out = [b"BEGIN:VCALENDAR\r\n", _line("VERSION", "2.0"), _line("PRODID", prodid),
+           _line("CALSCALE", "GREGORIAN"), _line("DESCRIPTION", escape_text(description)),
+           _line("X-WR-CALDESC", escape_text(description)), _line("NAME", escape_text(name)),
+           _line("X-WR-CALNAME", escape_text(name))]
+    if last_modified is not None:
+        out.append(_line("LAST-MODIFIED", utc_stamp(last_modified)))
+    out += [_line("REFRESH-INTERVAL;VALUE=DURATION", duration(refresh)),
+            _line("X-PUBLISHED-TTL", duration(refresh))]
+    if empty:
+        out.append(_EMPTY)
+    return b"".join(out)
+
+
 def cancel_every_event(feed: bytes, stamp: datetime, prefix: str) -> bytes:
     """A feed this module wrote, with every event CANCELLED as of `stamp`.
 

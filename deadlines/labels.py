@@ -40,6 +40,14 @@ LABELS: dict[str, dict[str, str]] = {
         "owner.name": "Deadlines owned by {name}",
         "feed.description": "Deadlines computed by `deadlines` from the event logs; each event "
                             "says how its date was reached.",
+        "aggregate.description": " This feed holds the obligations and rights, from {past} days "
+                                 "back to {ahead} days ahead; each contract's own feed holds all "
+                                 "of its deadlines.",
+        "feed.capped": " {dropped:,} deadline(s) due latest are left out to keep this feed under "
+                       "{limit:,} bytes (Google Calendar stops reading a feed at about 1 MB); "
+                       "{where}.",
+        "capped.contract": "`deadlines status` lists every deadline",
+        "capped.aggregate": "the contracts' own feeds hold them",
         # the subscribe page (server.py)
         "page.subscribe": "Subscribe", "page.google": "Add to Google Calendar",
         "page.url": "Feed URL", "page.due": "Due", "page.deadline": "Deadline",
@@ -47,6 +55,9 @@ LABELS: dict[str, dict[str, str]] = {
         "page.owner": "Owner",
         "page.empty": "No deadlines in the window.",
         "page.window": "Deadlines due in the last {days} days and the coming months.",
+        "page.window.aggregate": "Obligations and rights due from {days} days back to {ahead} "
+                                 "days ahead; each contract's own page shows all of its "
+                                 "deadlines.",
         "page.note": "Calendar apps refresh subscriptions on their own schedule: Google "
                      "Calendar only every 8 to 24 hours, and it ignores the feed's alarms. "
                      "Urgent changes need another channel. Keep this address private: it "
@@ -86,6 +97,14 @@ LABELS: dict[str, dict[str, str]] = {
         "owner.name": "Échéances de {name}",
         "feed.description": "Échéances calculées par `deadlines` à partir des journaux "
                             "d'événements ; chaque événement explique le calcul de sa date.",
+        "aggregate.description": " Ce flux contient les obligations et les droits, de {past} "
+                                 "jours en arrière à {ahead} jours en avant ; le flux de chaque "
+                                 "contrat contient toutes ses échéances.",
+        "feed.capped": " {dropped:,} échéance(s) parmi les plus lointaines sont omises pour que "
+                       "ce flux reste sous {limit:,} octets (Google Agenda cesse de lire un flux "
+                       "vers 1 Mo) ; {where}.",
+        "capped.contract": "`deadlines status` liste toutes les échéances",
+        "capped.aggregate": "le flux de chaque contrat les contient",
         # the subscribe page (server.py)
         "page.subscribe": "S'abonner", "page.google": "Ajouter à Google Agenda",
         "page.url": "Adresse du flux", "page.due": "Échéance", "page.deadline": "Délai",
@@ -93,6 +112,9 @@ LABELS: dict[str, dict[str, str]] = {
         "page.owner": "Responsable",
         "page.empty": "Aucune échéance dans la période affichée.",
         "page.window": "Échéances des {days} derniers jours et des mois à venir.",
+        "page.window.aggregate": "Obligations et droits dont l'échéance va de {days} jours en "
+                                 "arrière à {ahead} jours en avant ; la page de chaque contrat "
+                                 "montre toutes ses échéances.",
         "page.note": "Les agendas actualisent les abonnements à leur propre rythme : Google "
                      "Agenda seulement toutes les 8 à 24 heures, et il ignore les alarmes du "
                      "flux. Un changement urgent doit passer par un autre canal. Gardez cette "

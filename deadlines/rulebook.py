@@ -269,6 +269,15 @@ def _load_file(path: str) -> Rulebook:
     return book
 
 
+def source_files(book: Rulebook) -> tuple[str, ...]:
+    """Every file `book` was read from: its own first, then those it extends (the build store
+    keys a contract's result on their bytes)."""
+    cached = _CACHE.get(book.path)
+    if cached is not None and cached[1] is book:
+        return tuple(p for p, _ in cached[0])
+    return tuple(_read(load_path(book.path))[1])
+
+
 def parse(doc: Located) -> Rulebook:
     """A rulebook from a document (with the rulebooks it extends laid under it)."""
     return _read(doc)[0]

@@ -22,7 +22,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .errors import DeadlinesError
@@ -110,17 +110,26 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
     _sync_folder(target.parent)
 
 
+def temporary_beside(path: Path, owner: int | None = None) -> Path:
+    """A new temporary's name: `.<target>.<pid>.<random>.tmp`, with the pid of the process
+    whose death makes it stale (a build's worker stages in the name of the build)."""
+    return path.parent / f".{path.name}.{owner or os.getpid()}.{os.urandom(4).hex()}.tmp"
+
+
 def stage(path: Path, data: bytes, *, mode: int | None = None,
-          like: os.stat_result | None = None) -> Path:
+          like: os.stat_result | None = None, owner: int | None = None,
+          sync: bool = True) -> Path:
     """`data` written and synced to a temporary file beside `path`, ready to rename over it.
 
     The temporary gets `like`'s mode and owner (the file it replaces), else `mode`, else 0644.
+    `sync=False` leaves the syncing to one `sync_filesystem` before the renames (a build that
+    stages thousands of feeds: one flush instead of one per file).
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise fault(exc, "creating the folder of", path) from None
-    temporary = path.parent / f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    temporary = temporary_beside(path, owner)
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -133,7 +142,8 @@ def stage(path: Path, data: bytes, *, mode: int | None = None,
                 os.fchmod(fd, stat.S_IMODE(like.st_mode))
             else:
                 os.fchmod(fd, 0o644 if mode is None else mode)
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
     except OSError as exc:
@@ -145,6 +155,85 @@ def stage(path: Path, data: bytes, *, mode: int | None = None,
             os.unlink(temporary)
         raise
     return temporary
+
+
+def stage_stream(path: Path, chunks: Iterable[bytes]) -> tuple[Path, int]:
+    """Like `stage`, for bytes that come in pieces (an aggregate feed assembled from the build
+    store): written as they come, never held whole; returns the temporary and its size."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise fault(exc, "creating the folder of", path) from None
+    temporary = temporary_beside(path)
+    size = 0
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            for chunk in chunks:
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view):]
+                size += len(chunk)
+            os.fchmod(fd, 0o644)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise fault(exc, "writing", path) from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    return temporary, size
+
+
+def stage_copy(source: Path, path: Path) -> Path:
+    """A copy of `source`, staged beside `path` to be renamed over it."""
+    def chunks() -> Iterator[bytes]:
+        try:
+            with open(source, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    yield chunk
+        except OSError as exc:
+            raise fault(exc, "reading", source) from None
+
+    return stage_stream(path, chunks())[0]
+
+
+def same_files(a: Path, b: Path) -> bool:
+    """Whether two files hold the same bytes, compared in chunks (feeds can be large)."""
+    try:
+        if a.stat().st_size != b.stat().st_size:
+            return False
+        with open(a, "rb") as first, open(b, "rb") as second:
+            while True:
+                one, two = first.read(1 << 20), second.read(1 << 20)
+                if one != two:
+                    return False
+                if not one:
+                    return True
+    except OSError:
+        return False
+
+
+def sync_filesystem(folder: Path) -> None:
+    """Flush every file written to `folder`'s file system (Linux `syncfs`; `sync` elsewhere),
+    so that the renames that follow only ever publish whole files."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            if libc.syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    except (OSError, AttributeError):
+        pass
+    os.sync()
 
 
 def _rewrite_in_place(target: Path, data: bytes, shown: Path | str) -> None:
@@ -201,6 +290,11 @@ def clean_stale_temporaries(folder: Path) -> list[Path]:
             path.unlink()
             removed.append(path)
     return removed
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process runs with this id (someone else's counts as running)."""
+    return _alive(pid)
 
 
 def _alive(pid: int) -> bool:

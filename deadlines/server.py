@@ -1,12 +1,18 @@
 """`deadlines serve`: the feeds `build` writes, for calendar subscriptions, over HTTP.
 
-A WSGI application served by waitress. Each request reads one immutable snapshot (all feeds
-built together), so it never sees a half-updated set. A snapshot is rebuilt, by the same code
-as `deadlines build` (same state file, same lock), when an event log or a rulebook changes,
-when the date changes, or every few minutes so that statuses follow the clock. Rebuilds run in
-a background thread: a request is answered from the current snapshot while the next one is
-built. A rebuild that fails keeps the previous snapshot and is retried when the inputs change
-again, or after an exponential back-off.
+A WSGI application served by waitress. The feeds are the files `deadlines build` writes, served
+from disk (each replaced by one rename, so a request reads the old bytes or the new, never a
+mix) with validators computed once per file version: the server holds no feed in memory beyond
+a bounded cache of gzipped bodies. The feeds are kept current by the same incremental build as
+`deadlines build` (same store, same lock), run in a background thread when an event log or a
+rulebook changes, or when the moment comes at which some contract's deadlines change with time
+(the earliest `valid_until` in the build store); never on a timer otherwise. A request is
+answered from the files in place while a rebuild runs. A rebuild that fails keeps the previous
+feeds and is retried when the inputs change again, or after an exponential back-off.
+
+Watching for changes costs little at any size: the events folder is looked at (one `stat`)
+every second, which catches any log added, removed or replaced (`record` replaces by rename);
+every log is looked at once a second per thousand logs, which catches an edit in place.
 
 Tokens are not part of a snapshot: the token file is checked (one `stat`) on every request and
 re-read when it changes, whatever the state of the feeds, so a revocation takes effect at once.
@@ -26,10 +32,12 @@ import logging
 import os
 import re
 import resource
+import sqlite3
 import sys
 import threading
 import time
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,11 +47,14 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
-from .build import Feed, build
+from .aggregates import aggregate_filter, aggregate_name
+from .build import build
 from .errors import DeadlinesError
+from .feednames import CONTRACT_PREFIX, OWNER_PREFIX, path_for
 from .feeds import FeedOptions
 from .labels import LABELS
 from .rulebook import RULEBOOK_DIR
+from .store import StoreDamaged, StoreReader, micros
 from .tokens import TokenStore
 
 # waitress warns "Task queue depth is N" for every queued request under load (205,131 lines in
@@ -51,8 +62,10 @@ from .tokens import TokenStore
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 FEED_NAME = "deadlines.ics"
-REFRESH_SECONDS = 300
 CHECK_SECONDS = 1.0
+# every log is stat'ed once per CHECK_SECONDS per this many logs (the folder itself every time)
+LOGS_PER_CHECK = 1000
+GZIP_CACHE_BYTES = 32 * 1024 * 1024  # gzipped feed bodies kept for reuse, at most
 # a failed rebuild is retried at once when the inputs change, otherwise after 1, 2, 4 ... s
 FIRST_BACKOFF = 1.0
 MAX_BACKOFF = 300.0
@@ -67,22 +80,25 @@ ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 
 @dataclass(frozen=True)
-class Published:
-    """One feed as served: bytes, validators, and the entries for the page."""
+class FeedFile:
+    """One version of a feed file (by its identity on disk): its validators."""
 
-    feed: Feed
     etag: str
-    gzipped: bytes
     last_modified: datetime | None
+    size: int
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    feeds: dict[str, Published]
+    """What the last good rebuild saw: its inputs and moment, the contracts it published, and
+    when a rebuild next has anything to compute."""
+
     built_at: float
     as_of: datetime
     signature: tuple[Any, ...]
     contracts: int = 0
+    current: frozenset[str] = frozenset()  # contract ids with a log (a removed one is a 404)
+    next_change: datetime | None = None
 
 
 def _last_modified(data: bytes) -> datetime | None:
@@ -94,10 +110,63 @@ def _last_modified(data: bytes) -> datetime | None:
     return None
 
 
-def publish(feed: Feed) -> Published:
-    digest = hashlib.sha256(feed.data).hexdigest()[:32]
-    return Published(feed, f'"{digest}"', gzip.compress(feed.data, mtime=0),
-                     _last_modified(feed.data))
+def describe_file(data: bytes) -> FeedFile:
+    return FeedFile(f'"{hashlib.sha256(data).hexdigest()[:32]}"', _last_modified(data),
+                    len(data))
+
+
+class FileCache:
+    """Validators per feed file version, and gzipped bodies up to a byte budget (least
+    recently used first out). Keyed by (device, inode, size, mtime): a feed is only ever
+    replaced by a rename, so a key never names two contents."""
+
+    def __init__(self, budget: int = GZIP_CACHE_BYTES) -> None:
+        self.budget = budget
+        self._files: OrderedDict[tuple[int, ...], FeedFile] = OrderedDict()
+        self._gzipped: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
+        self._used = 0
+        self._lock = threading.Lock()
+
+    def describe(self, key: tuple[int, ...], read: Callable[[], bytes]) -> FeedFile:
+        with self._lock:
+            found = self._files.get(key)
+            if found is not None:
+                self._files.move_to_end(key)
+                return found
+        described = describe_file(read())
+        with self._lock:
+            self._files[key] = described
+            while len(self._files) > 4096:
+                self._files.popitem(last=False)
+        return described
+
+    def gzipped(self, key: tuple[int, ...], data: bytes) -> bytes:
+        with self._lock:
+            found = self._gzipped.get(key)
+            if found is not None:
+                self._gzipped.move_to_end(key)
+                return found
+        body = gzip.compress(data, mtime=0)
+        with self._lock:
+            if key not in self._gzipped and len(body) <= self.budget:
+                self._gzipped[key] = body
+                self._used += len(body)
+                while self._used > self.budget:
+                    _, dropped = self._gzipped.popitem(last=False)
+                    self._used -= len(dropped)
+        return body
+
+
+def _folder_key(*folders: Path) -> tuple[Any, ...]:
+    """The folders' own stat: a file added, removed or renamed into one changes its mtime."""
+    out: list[Any] = []
+    for folder in folders:
+        try:
+            st = folder.stat()
+            out.append((st.st_ino, st.st_mtime_ns))
+        except OSError as exc:
+            out.append(("unreadable", exc.errno))
+    return tuple(out)
 
 
 def _signature(events_dir: Path, rulebooks: Path = RULEBOOK_DIR) -> tuple[Any, ...]:
@@ -310,9 +379,14 @@ class FeedServer:
     # snapshot and the rebuild runs in a thread
     background: bool = True
     monotonic: Callable[[], float] = field(default=time.monotonic)
+    jobs: int | None = None  # worker processes of a rebuild (None: one per CPU)
     _snapshot: Snapshot | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _checked: float | None = field(default=None, init=False)
+    _scanned: float | None = field(default=None, init=False)  # last look at every log
+    _folders: tuple[Any, ...] = field(default=(), init=False)  # the folders as then
+    _signature: tuple[Any, ...] = field(default=(), init=False)  # every log as then
+    _files: FileCache = field(default_factory=FileCache, init=False)
     _worker: threading.Thread | None = field(default=None, init=False)
     _rebuilding: bool = field(default=False, init=False)
     _failure: _Failure | None = field(default=None, init=False)
@@ -338,7 +412,8 @@ class FeedServer:
     # -- snapshots ------------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
-        """The current snapshot; starts a rebuild first if its inputs changed.
+        """The current snapshot; starts a rebuild first if its inputs changed or the moment
+        of the next change has come.
 
         The very first snapshot is built before this returns (and raises on bad input); after
         that, a request never waits for a rebuild unless `background` is False."""
@@ -346,12 +421,26 @@ class FeedServer:
         if current is None:
             with self._lock:
                 if self._snapshot is None:
-                    signature = _signature(self.events_dir)
+                    signature = self._look(self.monotonic(), force=True)
                     self._snapshot = self._rebuild(signature, self.clock())
                     self._checked = self.monotonic()
                 return self._snapshot
         self._refresh_if_due(current)
         return self._snapshot or current
+
+    def _look(self, now: float, force: bool = False) -> tuple[Any, ...]:
+        """The inputs' signature: the folders' own stat every time, every log's stat when a
+        folder changed or when its turn comes (once per CHECK_SECONDS per LOGS_PER_CHECK
+        logs), so that watching 10,000 logs costs what watching 1,000 did."""
+        folders = _folder_key(self.events_dir, RULEBOOK_DIR)
+        count = max(1, len(self._signature))
+        every = CHECK_SECONDS * max(1.0, count / LOGS_PER_CHECK)
+        if force or folders != self._folders or self._scanned is None \
+                or now - self._scanned >= every:
+            self._signature = _signature(self.events_dir)
+            self._folders = folders
+            self._scanned = now
+        return self._signature
 
     def _refresh_if_due(self, current: Snapshot) -> None:
         now = self.monotonic()
@@ -364,11 +453,11 @@ class FeedServer:
                                     and now - self._checked < CHECK_SECONDS):
                 return
             self._checked = now
-            signature = _signature(self.events_dir)
+            signature = self._look(now)
             as_of = self.clock()
-            stale = (signature != current.signature
-                     or as_of.date() != current.as_of.date()
-                     or now - current.built_at > REFRESH_SECONDS)
+            # no timer: the inputs changed, or some contract's deadlines change now
+            stale = signature != current.signature or (
+                current.next_change is not None and as_of >= current.next_change)
             failure = self._failure
             if not stale or (failure is not None and signature == failure.signature
                              and now < failure.retry_at):
@@ -393,7 +482,7 @@ class FeedServer:
                 try:
                     snap = self._rebuild(signature, as_of)
                 except Exception as exc:
-                    after = _signature(self.events_dir)
+                    after = self._look(self.monotonic(), force=True)
                     if after != signature and attempt + 1 < REBUILD_ATTEMPTS:
                         signature = after  # read under our feet (a log deleted, say): again
                         continue
@@ -432,9 +521,9 @@ class FeedServer:
         return True
 
     def _rebuild(self, signature: tuple[Any, ...], as_of: datetime) -> Snapshot:
-        report = build(self.events_dir, self.out_dir, as_of, self.options, keep_feeds=True)
-        feeds = {scope: publish(feed) for scope, feed in report.feeds.items()}
-        return Snapshot(feeds, self.monotonic(), as_of, signature, report.contracts)
+        report = build(self.events_dir, self.out_dir, as_of, self.options, jobs=self.jobs)
+        return Snapshot(self.monotonic(), as_of, signature, report.contracts,
+                        frozenset(report.current), report.next_change)
 
     # -- WSGI -----------------------------------------------------------------------------
 
@@ -464,41 +553,72 @@ class FeedServer:
         if not token or len(token) > 128:
             return not_found()
         snap = self.snapshot()
-        published = self.published_for(token, snap)
-        if published is None:
+        scope = self.scope_for(token, snap)
+        if scope is None:
             return not_found()
         if len(parts) == 2:
             return redirect(f"./{token}/")
         if parts[2] == FEED_NAME:
-            return self.feed_response(published, environ)
-        return self.page_response(published, token, environ, snap)
+            return self.feed_response(scope, environ, method)
+        return self.page_response(scope, token, environ, snap)
 
-    def published_for(self, token: str, snap: Snapshot) -> Published | None:
-        """The feed a live token opens in this snapshot, checked against the token file as it
-        is now: None for an unknown or revoked token, a damaged token file, or a scope whose
-        contract is gone."""
+    def scope_for(self, token: str, snap: Snapshot) -> str | None:
+        """The feed scope a live token opens now, checked against the token file as it is
+        now: None for an unknown or revoked token, a damaged token file, or a contract whose
+        log is gone."""
         store = self.token_store()
         if store is None:
             return None
         record = store.lookup(token)
         if record is None:
             return None
-        # feeds are keyed by scope (feednames): `contract:all` can never name the aggregate
-        return snap.feeds.get(record.scope)
+        scope = record.scope
+        if scope.startswith(CONTRACT_PREFIX) and \
+                scope.removeprefix(CONTRACT_PREFIX) not in snap.current:
+            return None
+        return scope
 
-    def feed_response(self, published: Published, environ: dict[str, Any]) -> Response:
-        wants_gzip = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
-        etag = published.etag if not wants_gzip else published.etag[:-1] + '-gzip"'
-        headers = [("ETag", etag), ("Cache-Control", "private, no-cache"),
-                   ("Vary", "Accept-Encoding")]
-        if published.last_modified is not None:
-            headers.append(("Last-Modified", format_datetime(published.last_modified,
-                                                             usegmt=True)))
-        if not_modified(environ, etag, published.last_modified):
-            return "304 Not Modified", headers, b""
-        body = published.gzipped if wants_gzip else published.feed.data
+    def feed_response(self, scope: str, environ: dict[str, Any], method: str = "GET"
+                      ) -> Response:
+        """The feed file as it is on disk now: one open, one fstat; its validators are
+        computed once per version of the file."""
+        # scopes are checked against SCOPE_RE when the token file is read: no path can leave
+        # the feeds folder, and `contract:all` names contracts/all.ics, never all.ics
+        path = path_for(self.out_dir, scope)
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - closed below, after the read
+        except OSError:
+            return not_found()  # not written (an aggregate that is not split, say)
+        with handle:
+            info = os.fstat(handle.fileno())
+            key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+            data: bytes | None = None
+
+            def read() -> bytes:
+                nonlocal data
+                if data is None:
+                    handle.seek(0)
+                    data = handle.read()
+                return data
+
+            described = self._files.describe(key, read)
+            wants_gzip = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
+            etag = described.etag if not wants_gzip else described.etag[:-1] + '-gzip"'
+            headers = [("ETag", etag), ("Cache-Control", "private, no-cache"),
+                       ("Vary", "Accept-Encoding")]
+            if described.last_modified is not None:
+                headers.append(("Last-Modified", format_datetime(described.last_modified,
+                                                                 usegmt=True)))
+            if not_modified(environ, etag, described.last_modified):
+                return "304 Not Modified", headers, b""
+            if method == "HEAD" and not wants_gzip:
+                body_length = described.size
+                body = b""
+            else:
+                body = self._files.gzipped(key, read()) if wants_gzip else read()
+                body_length = len(body)
         headers += [("Content-Type", "text/calendar; charset=utf-8"),
-                    ("Content-Length", str(len(body)))]
+                    ("Content-Length", str(body_length))]
         if wants_gzip:
             headers.append(("Content-Encoding", "gzip"))
         return "200 OK", headers, body
@@ -511,10 +631,29 @@ class FeedServer:
             f"{environ.get('SERVER_PORT')}"
         return f"{scheme}://{host}"
 
-    def page_response(self, published: Published, token: str, environ: dict[str, Any],
+    def page_response(self, scope: str, token: str, environ: dict[str, Any],
                       snap: Snapshot) -> Response:
         feed_url = f"{self.base_url(environ)}/{token}/{FEED_NAME}"
-        body = render_page(published.feed, feed_url, snap.as_of, self.options).encode("utf-8")
+        labels = LABELS[self.options.lang]
+        reader = StoreReader(self.out_dir)
+        try:
+            if scope.startswith(CONTRACT_PREFIX):
+                found = reader.contract_page(scope.removeprefix(CONTRACT_PREFIX))
+                if found is None:
+                    return not_found()
+                name = labels["contract.name"].format(name=found[0])
+                rows, past, ahead = found[1], self.options.past_days, None
+            else:
+                where, args = aggregate_filter(scope)
+                owners = reader.owners() if scope.startswith(OWNER_PREFIX) else None
+                name = aggregate_name(scope, self.options.lang, owners)
+                rows, past = reader.aggregate_page(where, args), self.options.aggregate_past_days
+                ahead = self.options.aggregate_days_ahead
+        except (StoreDamaged, sqlite3.Error) as exc:
+            self.say(f"subscribe page unavailable: the build store cannot be read ({exc})")
+            return unavailable()
+        body = render_page(name, rows, feed_url, snap.as_of, self.options, past,
+                           ahead).encode("utf-8")
         headers = [("Content-Type", "text/html; charset=utf-8"),
                    ("Content-Length", str(len(body))),
                    ("Cache-Control", "private, no-store"),
@@ -524,6 +663,13 @@ class FeedServer:
                     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
                     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")]
         return "200 OK", headers, body
+
+
+def unavailable() -> Response:
+    body = b"Service Unavailable\n"
+    return "503 Service Unavailable", [("Content-Type", "text/plain; charset=utf-8"),
+                                       ("Content-Length", str(len(body))),
+                                       ("Retry-After", "60")], body
 
 
 def not_found() -> Response:
@@ -611,34 +757,44 @@ STATUS_WORDS = {key.removeprefix("status."): word for key, word in PAGE_TEXT["en
                 if key.startswith("status.")}
 
 
-def render_page(feed: Feed, feed_url: str, as_of: datetime,
-                options: FeedOptions | None = None) -> str:
+def render_page(name: str, items: list[dict[str, Any]], feed_url: str, as_of: datetime,
+                options: FeedOptions | None = None, past_days: int | None = None,
+                ahead_days: int | None = None) -> str:
+    """The subscribe page of a feed: its rows (as the build store keeps them) from
+    `past_days` back (the feed's own window; an aggregate's also ends `ahead_days` ahead)."""
     options = options or FeedOptions()
+    past_days = options.past_days if past_days is None else past_days
     lang = options.lang if options.lang in PAGE_TEXT else "en"
     text = PAGE_TEXT[lang]
     webcal = "webcal://" + feed_url.split("://", 1)[1]
     google = "https://calendar.google.com/calendar/render?cid=" + quote(webcal, safe="")
     esc = html.escape
-    several = len({item.contract for item in feed.items}) > 1
-    owned = any(item.owner for item in feed.items)  # an Owner column only when someone is
-    since = as_of - timedelta(days=options.past_days)  # the feed's own window
+    several = len({item.get("contract") for item in items}) > 1
+    owned = any(item.get("owner") for item in items)  # an Owner column only when someone is
+    since = micros(as_of - timedelta(days=past_days))  # the feed's own window
     rows = []
-    for item in sorted(feed.items, key=lambda e: e.sort):
-        if item.sort[0] < since:
+    for item in sorted(items, key=lambda e: (e.get("sort", 0), e.get("uid", ""))):
+        if int(item.get("sort", 0)) < since:
             continue
-        title = f"{item.title} - {item.contract_name}" if several else item.title
-        status = text.get(f"status.{item.status}", item.status)
-        who = item.actor  # the party's label, from the rulebook
+        title = str(item.get("title", ""))
+        if several:
+            title = f"{title} - {item.get('contract_name', '')}"
+        status_key = str(item.get("status", ""))
+        status = text.get(f"status.{status_key}", status_key)
+        who = str(item.get("actor", ""))  # the party's label, from the rulebook
         rows.append(
-            f'<tr class="{esc(item.status)}"><td data-label="{esc(text["due"])}" class="due">'
-            f"{esc(item.due_local)}</td>"
+            f'<tr class="{esc(status_key)}"><td data-label="{esc(text["due"])}" class="due">'
+            f"{esc(str(item.get('due', '')))}</td>"
             f'<td data-label="{esc(text["deadline"])}">{esc(title)}</td>'
             f'<td data-label="{esc(text["status"])}" class="status">{esc(status)}</td>'
             f'<td data-label="{esc(text["who"])}">{esc(who)}</td>'
-            f'<td data-label="{esc(text["clause"])}">{esc(item.clause)}</td>'
-            + (f'<td data-label="{esc(text["owner"])}">{esc(item.owner)}</td>' if owned else "")
+            f'<td data-label="{esc(text["clause"])}">{esc(str(item.get("clause", "")))}</td>'
+            + (f'<td data-label="{esc(text["owner"])}">{esc(str(item.get("owner", "")))}</td>'
+               if owned else "")
             + "</tr>"
         )
+    window = text["window"].format(days=past_days) if ahead_days is None else \
+        text["window.aggregate"].format(days=past_days, ahead=ahead_days)
     columns = ("due", "deadline", "status", "who", "clause", *(("owner",) if owned else ()))
     table = "".join(rows) or \
         f'<tr><td colspan="{len(columns)}">{esc(text["empty"])}</td></tr>'
@@ -646,9 +802,9 @@ def render_page(feed: Feed, feed_url: str, as_of: datetime,
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(feed.name)}</title><style>{PAGE_CSS}</style></head>
+<title>{esc(name)}</title><style>{PAGE_CSS}</style></head>
 <body><main>
-<h1>{esc(feed.name)}</h1>
+<h1>{esc(name)}</h1>
 <div class="links">
 <a id="subscribe-webcal" href="{esc(webcal)}">{esc(text["subscribe"])}</a>
 <a id="subscribe-google" class="secondary" href="{esc(google)}">{esc(text["google"])}</a>
@@ -658,7 +814,7 @@ def render_page(feed: Feed, feed_url: str, as_of: datetime,
 </tr></thead><tbody>
 {table}
 </tbody></table>
-<p class="note">{esc(text["window"].format(days=options.past_days))}
+<p class="note">{esc(window)}
 {esc(text["note"])}</p>
 </main></body></html>
 """
@@ -769,11 +925,12 @@ def stop_server(server: Any) -> None:
 
 
 def serve(events_dir: str, *, host: str, port: int, tokens: str, out: str,
-          public_url: str | None, options: FeedOptions) -> None:  # pragma: no cover - blocking
+          public_url: str | None, options: FeedOptions, jobs: int | None = None
+          ) -> None:  # pragma: no cover - blocking
     if not 0 <= port <= 65535:
         raise DeadlinesError(f"{port} is not a port; expected 0 to 65535 (0: any free port)",
                              field="--port")
-    app = FeedServer(Path(events_dir), Path(out), Path(tokens), options, public_url)
+    app = FeedServer(Path(events_dir), Path(out), Path(tokens), options, public_url, jobs=jobs)
     snap = app.snapshot()  # the first snapshot, before listening: fail now on bad input
     if app.token_store() is None:
         raise DeadlinesError(app.token_problem or "the token file cannot be read")

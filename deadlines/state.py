@@ -1,7 +1,10 @@
-"""The feed state file: per UID, the content hash, SEQUENCE and LAST-MODIFIED.
+"""SEQUENCE and LAST-MODIFIED stamps: per UID, the content hash, SEQUENCE and LAST-MODIFIED.
 
-A build is otherwise stateless (YAML in, ICS out); this small JSON file beside the output is
-what lets SEQUENCE and LAST-MODIFIED move only when that deadline's content changed.
+A build is otherwise stateless (YAML in, ICS out); the stamps are what let SEQUENCE and
+LAST-MODIFIED move only when that deadline's content changed. `FeedState` holds them in memory
+for one computation; the build keeps them per contract in its store (`store.py`). The JSON state
+file that older versions kept beside the feeds (`.deadlines-state.json` and its `.bak`) is read
+here once, when a build migrates it into the store.
 
 LAST-MODIFIED is never read from the clock. A new deadline takes the time of the latest fact
 behind it (its trigger, fulfilment or withdrawal, or its due date passing); a changed one takes
@@ -17,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DeadlinesError
-from .safeio import atomic_write, read_limited, same_bytes
+from .safeio import read_limited
 
 STATE_FILE = ".deadlines-state.json"
 BACKUP_FILE = STATE_FILE + ".bak"
@@ -33,6 +36,9 @@ class Stamp:
     # when this deadline was first published as cancelled (the as-of time of that build); the
     # grace period before a cancelled deadline leaves the feed counts from here at the latest
     cancelled_since: datetime | None = None
+    # since when this deadline is in no feed at all (it left the window, or its cancellation's
+    # grace period ended): its stamp is dropped once the grace period has passed again
+    gone_since: datetime | None = None
 
 
 class FeedState:
@@ -46,6 +52,14 @@ class FeedState:
 
     def peek(self, uid: str) -> Stamp | None:
         return self._stamps.get(uid)
+
+    def entries(self) -> list[tuple[str, Stamp]]:
+        return sorted(self._stamps.items())
+
+    def adopt(self, stamps: dict[str, Stamp]) -> None:
+        """Stamps found elsewhere (imported from a legacy state file) for uids it lacks."""
+        for uid, stamp in stamps.items():
+            self._stamps.setdefault(uid, stamp)
 
     def stamp(self, uid: str, content_hash: str, changed_at: datetime, *,
               cancelled: bool = False, now: datetime | None = None) -> Stamp:
@@ -116,14 +130,6 @@ class FeedState:
         state = cls(stamps)
         state.removed = removed
         return state
-
-    def save(self, directory: Path) -> None:
-        """Write the state, then the same bytes as the backup of this good build."""
-        data = self.to_json().encode()
-        for name in (STATE_FILE, BACKUP_FILE):
-            if not same_bytes(directory / name, data):
-                atomic_write(directory / name, data)
-
 
 _MISSING = "missing"
 MAX_STATE_BYTES = 2_000_000_000

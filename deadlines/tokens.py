@@ -95,8 +95,9 @@ class TokenStore:
             scope = scope.lower()  # an owner's slug is their address in lower case
         if not SCOPE_RE.match(scope):
             raise DeadlinesError(f"{scope!r} is not a feed scope; expected "
-                                 f"{', '.join(AGGREGATES)}, {CONTRACT_PREFIX}<contract-id> or "
-                                 f"{OWNER_PREFIX}<owner's address>")
+                                 f"{', '.join(AGGREGATES)}, {CONTRACT_PREFIX}<contract-id>, "
+                                 f"{OWNER_PREFIX}<owner's address> or <aggregate>:<agreement> "
+                                 "(an agreement's part of an aggregate)")
         token = secrets.token_urlsafe(TOKEN_BYTES)
         digest = _digest(token)
         record = TokenRecord(id=digest[:10], hash=digest, scope=scope, label=label,

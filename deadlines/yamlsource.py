@@ -268,8 +268,11 @@ def load_text(text: str, file: str) -> Located:
 
 def read_text(path: Path | str) -> tuple[str, bool]:
     """A YAML file's text (size-checked, UTF-8, BOM removed) and whether it had a BOM."""
-    name = str(path)
-    raw = read_limited(path, MAX_BYTES, "YAML file")
+    return decode(read_limited(path, MAX_BYTES, "YAML file"), str(path))
+
+
+def decode(raw: bytes, name: str) -> tuple[str, bool]:
+    """A YAML file's bytes as text (UTF-8, BOM removed), and whether it had a BOM."""
     bom = raw.startswith(b"\xef\xbb\xbf")
     if bom:
         raw = raw[3:]

@@ -12,10 +12,10 @@ tokens     ROUNDS rounds of 20 parallel `token create` with `token revoke`s of o
            revoked, the file still 0600                              -> tokens lost, revokes undone
 kills      a portfolio of CONTRACTS logs; KILLS builds killed with SIGKILL at random moments
            (each started beside a `record` of a new event, every fifth beside a second build that
-           runs to the end), while a reader thread reads every feed and the state file over and
+           runs to the end), while a reader thread reads every feed and the build store over and
            over: each read must be a whole calendar (`BEGIN:VCALENDAR` ... `END:VCALENDAR\\r\\n`)
-           or whole JSON; then one clean build, whose feeds and state must equal those of a fresh
-           build of the same logs into an empty folder, with no `*.tmp` left anywhere
+           or a store that opens whole; then one clean build, whose feeds and stamps must equal
+           those of a fresh build of the same logs into an empty folder, with no `*.tmp` left
                                         -> partial feeds seen, stale feeds, temporaries left
 disk       a small tmpfs mounted as the feed folder (root only; skipped with the reason
            otherwise), filled so that builds hit ENOSPC at many points (a sweep of free space, then
@@ -80,7 +80,10 @@ TRIGGERS = {"breach_notice": "breach_cured", "incident_identified": "incident_no
             "deletion_request": "data_deleted", "eol_notice": None}
 NOTES = ("Uptime below 99.9 % in the month", "Invoices exported twice: 12:30:00", "0x1F",
          "Archived tickets of a closed workspace", "")
-STATE_NAMES = (".deadlines-state.json", ".deadlines-state.json.bak")
+STATE_NAMES = (".deadlines-store.sqlite", ".deadlines-store.sqlite.bak")
+# SQLite's own files beside the store while it is open (its write-ahead log and index): part of
+# its transactions, not of what a build leaves
+STORE_SIDE_FILES = ("-wal", "-shm", "-journal")
 PROBLEMS_SHOWN = 40
 SERVER_LOGS = 60  # the server stats every log to see a change: a window for one to vanish
 MASKED = "/<token>/deadlines.ics"  # what is printed for a feed URL: tokens stay out of output
@@ -348,12 +351,29 @@ def whole_calendar(data: bytes) -> bool:
     return data.startswith(b"BEGIN:VCALENDAR") and data.endswith(b"END:VCALENDAR\r\n")
 
 
-def whole_json(data: bytes) -> bool:
+def whole_store(path: Path) -> bool:
+    """The build store opens read-only and passes SQLite's check (a reader in WAL mode sees the
+    last committed state, whatever a build is writing)."""
+    import sqlite3
+
     try:
-        json.loads(data)
-    except ValueError:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            ok = conn.execute("PRAGMA quick_check").fetchall() == [("ok",)]
+            conn.execute("SELECT count(*) FROM contracts").fetchone()
+            return ok
+        finally:
+            conn.close()
+    except sqlite3.Error:
         return False
-    return True
+
+
+def stamps_of(folder: Path) -> dict[str, object]:
+    """The stamps of every deadline in a feed, by contract (from the build store)."""
+    from deadlines.store import StoreReader
+
+    return {contract: {uid: s for uid, s in stamps.items() if s.gone_since is None}
+            for contract, stamps in StoreReader(folder).stamps().items()}
 
 
 def unfolded(data: bytes) -> str:
@@ -364,9 +384,13 @@ def files_of(folder: Path) -> dict[str, bytes]:
     """Every file below `folder` but lock files and temporaries (counted on their own)."""
     out: dict[str, bytes] = {}
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and not path.name.endswith((".lock", ".tmp")):
+        if path.is_file() and not path.name.endswith((".lock", ".tmp", *STORE_SIDE_FILES)):
             out[path.relative_to(folder).as_posix()] = path.read_bytes()
     return out
+
+
+def feeds_of(folder: Path) -> dict[str, bytes]:
+    return {name: data for name, data in files_of(folder).items() if name.endswith(".ics")}
 
 
 def temporaries(*folders: Path) -> list[Path]:
@@ -393,10 +417,13 @@ class Chaos:
         self.cli = Cli(self.root, self.report)
 
     def compare_with_fresh(self, events: Path, out: Path, fresh: Path, what: str) -> None:
-        """The feeds and state in `out` against a build of the same logs into an empty
-        folder: any file that differs is a stale feed."""
+        """The feeds and stamps in `out` against a build of the same logs into an empty
+        folder: any feed that differs is a stale feed, and so is a store whose stamps differ
+        (the store's own bytes record the feed files' inodes, so they always differ)."""
         self.cli.run("build", str(events), "--out", str(fresh), "--as-of", AS_OF)
-        stale = differing(files_of(out), files_of(fresh))
+        stale = differing(feeds_of(out), feeds_of(fresh))
+        if stamps_of(out) != stamps_of(fresh):
+            stale.append(STATE_NAMES[0])
         self.report.add("stale feeds", len(stale))
         if stale:
             self.report.problem("stale feeds", f"{what}: {len(stale)} file(s) of {out} differ "
@@ -946,7 +973,7 @@ class FeedReader(threading.Thread):
                     self.report.add("partial feeds seen")
                     self.report.problem("partial feeds seen", f"{path}: {len(data):,} bytes, "
                                         f"starts {data[:20]!r}, ends {data[-20:]!r}")
-                elif path.name in STATE_NAMES and not whole_json(data):
+                elif path.name in STATE_NAMES and not whole_store(path):
                     self.report.add("partial state seen")
                     self.report.problem("partial state seen", f"{path}: {len(data):,} bytes, "
                                         f"ends {data[-20:]!r}")

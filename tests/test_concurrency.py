@@ -14,7 +14,6 @@ icalendar parses it.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from deadlines import api
+from deadlines.store import StoreReader
 
 BUILDS_PER_WORKER = 50  # two workers: 100 builds
 AS_OF = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # what --as-of 2026-06-01 means
@@ -144,8 +144,8 @@ def test_a_polling_reader_never_sees_a_partial_or_mixed_feed(tmp_path: Path) -> 
     # the reader really watched the bytes change, many times
     assert reads > 100 and changes >= 5, (reads, changes)
     assert all(len(versions) == 2 for name, versions in seen.items() if name != "ours.ics")
-    # afterwards: every feed is one of its versions, the state file is whole, no temp file left
+    # afterwards: every feed is one of its versions, the store is whole, no temp file left
     for name, data in _feeds(out).items():
         assert data in known[name]
-    json.loads((out / ".deadlines-state.json").read_text(encoding="utf-8"))
+    assert StoreReader(out).stamps()  # the store reads whole
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]

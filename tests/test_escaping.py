@@ -81,8 +81,9 @@ def _build(tmp_path: Path) -> Path:
     (events / "esc.yaml").write_text(yaml.safe_dump(log, allow_unicode=True, sort_keys=False),
                                      encoding="utf-8")
     out = tmp_path / "feeds"
+    # the aggregates' window opened to the feed's 60 days back, so that all four are in it
     result = CliRunner().invoke(cli, ["build", str(events), "--out", str(out),
-                                      "--as-of", "2026-06-01"])
+                                      "--as-of", "2026-06-01", "--aggregate-past-days", "60"])
     assert result.exit_code == 0, result.output
     return out
 

@@ -7,7 +7,6 @@ are the fixed small samples that guard the same guarantees in every test run.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -28,7 +27,7 @@ from deadlines import build as build_module
 from deadlines.cli import cli
 from deadlines.errors import DeadlinesError
 from deadlines.eventlog import load
-from deadlines.state import BACKUP_FILE, STATE_FILE
+from deadlines.store import BACKUP_FILE, STORE_FILE, StoreReader
 from deadlines.tokens import TokenStore
 
 LOG = """\
@@ -224,7 +223,7 @@ def test_a_removed_contracts_feed_is_cancelled_then_removed(tmp_path: Path) -> N
     code, stdout, _ = run("build", str(events), "--out", str(out), "--as-of", "2026-06-16",
                           "-v")
     assert code == 0 and "grace period over" in stdout and not feed.exists()
-    assert "hy" not in json.loads((out / STATE_FILE).read_text()).get("removed", {})
+    assert "hy" not in StoreReader(out).removed()
 
 
 def test_a_contract_whose_log_comes_back_is_published_again(tmp_path: Path) -> None:
@@ -235,10 +234,15 @@ def test_a_contract_whose_log_comes_back_is_published_again(tmp_path: Path) -> N
     api.build(str(events), str(out), as_of=api.parse_as_of("2026-06-01"))
     gone.unlink()
     api.build(str(events), str(out), as_of=api.parse_as_of("2026-06-02"))
+    cancelled = (out / "contracts" / "hy.ics").read_bytes()
     gone.write_text(text)
     api.build(str(events), str(out), as_of=api.parse_as_of("2026-06-03"))
-    assert "STATUS:CONFIRMED" in (out / "contracts" / "hy.ics").read_text()
-    assert "removed" not in json.loads((out / STATE_FILE).read_text())
+    back = (out / "contracts" / "hy.ics").read_bytes()
+    assert b"STATUS:CONFIRMED" in back
+    assert StoreReader(out).removed() == {}
+    # calendar apps keep the copy with the higher SEQUENCE: the deadlines of a log that comes
+    # back must move past their cancelled copy (they used to go back to their old number)
+    assert max(_sequences(back)) > max(_sequences(cancelled))
 
 
 # --- 6. reserved names --------------------------------------------------------------------------
@@ -257,9 +261,10 @@ def test_contract_feeds_and_aggregates_cannot_share_a_file_or_a_scope(tmp_path: 
     """By construction: contracts/<id>.ics and scope contract:<id>, aggregates at the top."""
     events, out = tmp_path / "events", tmp_path / "feeds"
     write_log(events, "hx")
-    report = build_module.build(events, out, api.parse_as_of(AS_OF), keep_feeds=True)
-    assert sorted(report.feeds) == ["all", "contract:hx", "ours", "theirs"]
-    assert sorted(snapshot(out)) == [".deadlines-state.json", ".deadlines-state.json.bak",
+    report = build_module.build(events, out, api.parse_as_of(AS_OF))
+    assert sorted(p.relative_to(out).as_posix() for p in report.written) == [
+        "all.ics", "contracts/hx.ics", "ours.ics", "theirs.ics"]
+    assert sorted(snapshot(out)) == [".deadlines-store.sqlite", ".deadlines-store.sqlite.bak",
                                      "all.ics", "contracts/hx.ics", "ours.ics", "theirs.ics"]
     # a token scoped contract:all opens no feed at all
     from deadlines.server import FeedServer
@@ -271,53 +276,104 @@ def test_contract_feeds_and_aggregates_cannot_share_a_file_or_a_scope(tmp_path: 
     assert status.startswith("404")
 
 
-# --- 7. a damaged state file ---------------------------------------------------------------------
+# --- 7. a damaged store (the JSON state file before it: tests/test_store.py) ----------------
 
-DAMAGE = {
-    "empty": b"",
-    "truncated": b'{"version": 1, "entries": {"a": {"hash"',
-    "garbage": b"\x00\xff not json",
-    "wrong shape": b'{"version": 1, "entries": []}',
-    "Infinity": b'{"version": 1, "entries": {"u": {"hash": "h", "sequence": Infinity, '
-                b'"last_modified": "2026-01-01T00:00:00+00:00", '
-                b'"created": "2026-01-01T00:00:00+00:00"}}}',
-    "year 9999": b'{"version": 1, "entries": {"u": {"hash": "h", "sequence": 1, '
-                 b'"last_modified": "9999-12-31T23:59:59+00:00", '
-                 b'"created": "2026-01-01T00:00:00+00:00"}}}',
-    "deep nesting": b'{"version": 1, "entries": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
-}
+def _rewrite_store(path: Path, sql: str, *args: object) -> None:
+    """Change the store behind the tool's back, as a person with the sqlite3 shell could."""
+    import sqlite3
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(sql, args)
+    conn.close()
 
 
-def _sequences(feed: bytes) -> list[bytes]:
-    return [line for line in feed.split(b"\r\n") if line.startswith(b"SEQUENCE:")]
+def sqlite3_value(path: Path, sql: str) -> bytes:
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    (value,) = conn.execute(sql).fetchone()
+    conn.close()
+    return bytes(value)
 
 
-@pytest.mark.parametrize("damage", sorted(DAMAGE))
-def test_a_damaged_state_is_recovered_from_its_backup(tmp_path: Path, damage: str) -> None:
-    """The state is damaged between two builds: the build warns, takes the backup of the last
-    good build, and SEQUENCE numbers continue (they used to restart at 0, or exit 3)."""
+def _damage(path: Path, kind: str) -> None:
+    data = path.read_bytes()
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "truncated":
+        path.write_bytes(data[: len(data) // 2 + 100])
+    elif kind == "garbage":
+        path.write_bytes(b"\x00\xff not a database " * 200)
+    elif kind == "the old JSON state":
+        path.write_bytes(b'{"version": 1, "entries": {}}\n')
+    elif kind == "torn pages":  # every page after the first overwritten mid-way
+        page = int.from_bytes(data[16:18], "big")
+        torn = bytearray(data)
+        for start in range(page, len(data), page):
+            torn[start + 8:start + 64] = b"\xee" * 56
+        path.write_bytes(bytes(torn))
+    elif kind == "wrong shape":
+        path.unlink()
+        _rewrite_store(path, "CREATE TABLE something (other)")
+    elif kind == "a stamp cut short":
+        _rewrite_store(path, "UPDATE contracts SET stamps = substr(stamps, 1, 50)")
+    elif kind in ("year 9999", "SEQUENCE past 2^31"):
+        from dataclasses import replace
+
+        from deadlines.store import pack_stamps, unpack_stamps
+        blob = sqlite3_value(path, "SELECT stamps FROM contracts")
+        stamps = unpack_stamps(blob, "test")
+        uid = sorted(stamps)[0]
+        stamps[uid] = replace(stamps[uid], last_modified=datetime(9999, 12, 31, tzinfo=UTC)) \
+            if kind == "year 9999" else replace(stamps[uid], sequence=2**31 + 5)
+        _rewrite_store(path, "UPDATE contracts SET stamps = ?", pack_stamps(stamps))
+    elif kind == "a block that is not one":
+        _rewrite_store(path, "UPDATE entries SET block = 'x', size = 1")
+    else:
+        raise AssertionError(kind)
+
+
+DAMAGE = ["empty", "truncated", "garbage", "the old JSON state", "torn pages", "wrong shape",
+          "a stamp cut short", "year 9999", "SEQUENCE past 2^31", "a block that is not one"]
+
+
+def _sequences(feed: bytes) -> list[int]:
+    return [int(line[9:]) for line in feed.split(b"\r\n") if line.startswith(b"SEQUENCE:")]
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_a_damaged_store_is_recovered_from_its_backup(tmp_path: Path, damage: str) -> None:
+    """The store is damaged between two builds: the build warns, takes the backup of the last
+    good build, and SEQUENCE numbers continue (a JSON state damaged this way used to restart
+    them at 0, or exit 3). Nothing is recomputed from scratch by mistake: the feeds stay the
+    bytes they were."""
     events, out = tmp_path / "events", tmp_path / "feeds"
     log = write_log(events)
     assert run("build", str(events), "--out", str(out), "--as-of", AS_OF)[0] == 0
     api.record(str(log), "breach_cured", "2026-05-20", ref="breach-1")
     assert run("build", str(events), "--out", str(out), "--as-of", AS_OF)[0] == 0
-    bumped = _sequences((out / "contracts" / "hx.ics").read_bytes())
-    assert b"SEQUENCE:1" in bumped
-    (out / STATE_FILE).write_bytes(DAMAGE[damage])
+    feeds = {k: v for k, v in snapshot(out).items() if k.endswith(".ics")}
+    assert 1 in _sequences(feeds["contracts/hx.ics"])
+    _damage(out / STORE_FILE, damage)
     code, _, err = run("build", str(events), "--out", str(out), "--as-of", AS_OF)
     assert code == 0, err
-    assert "recovered from .deadlines-state.json.bak" in err
-    assert _sequences((out / "contracts" / "hx.ics").read_bytes()) == bumped
-    assert (out / STATE_FILE).read_bytes() == (out / BACKUP_FILE).read_bytes()
+    assert f"recovered from {BACKUP_FILE}" in err
+    assert {k: v for k, v in snapshot(out).items() if k.endswith(".ics")} == feeds
+    # and the next change moves SEQUENCE on from where it was, not from 0
+    api.record(str(log), "incident_identified", "2026-05-30T09:00")
+    assert run("build", str(events), "--out", str(out), "--as-of", AS_OF)[0] == 0
+    assert max(_sequences((out / "contracts" / "hx.ics").read_bytes())) >= 1
+    assert run("build", str(events), "--out", str(out), "--as-of", AS_OF)[2] == ""
 
 
-@pytest.mark.parametrize("damage", sorted(DAMAGE))
-def test_a_damaged_state_with_no_good_backup_is_refused(tmp_path: Path, damage: str) -> None:
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_a_damaged_store_with_no_good_backup_is_refused(tmp_path: Path, damage: str) -> None:
+    """Both damaged: exit 2, one line that says how to start afresh, nothing touched."""
     events, out = tmp_path / "events", tmp_path / "feeds"
     write_log(events)
     assert run("build", str(events), "--out", str(out), "--as-of", AS_OF)[0] == 0
-    (out / STATE_FILE).write_bytes(DAMAGE[damage])
-    (out / BACKUP_FILE).write_bytes(DAMAGE["truncated"])
+    _damage(out / STORE_FILE, damage)
+    (out / BACKUP_FILE).write_bytes(b"\x00" * 5000)
     before = snapshot(out)
     code, _, err = run("build", str(events), "--out", str(out), "--as-of", AS_OF)
     assert code == 2 and err.count("\n") == 1, err

@@ -12,7 +12,7 @@ from icalendar import Calendar
 
 from deadlines import api
 from deadlines.build import build
-from deadlines.feeds import Entry, FeedOptions, event_bytes, event_component
+from deadlines.feeds import Entry, FeedOptions, calendar_head, event_bytes, event_component
 from deadlines.icswriter import duration, fold
 from deadlines.state import Stamp
 
@@ -38,12 +38,13 @@ def test_every_sample_and_example_feed_is_the_same_with_either_writer(tmp_path: 
         (d / "events", "2026-06-01") for d in sorted((ROOT / "samples").iterdir()) if d.is_dir()]
     for events, as_of in sources:
         moment = api.parse_as_of(as_of)
-        fast = build(events, tmp_path / events.parent.name / "fast", moment, keep_feeds=True)
-        slow = build(events, tmp_path / events.parent.name / "slow", moment,
-                     FeedOptions(writer="icalendar"), keep_feeds=True)
-        assert fast.feeds
-        for feed_id, feed in fast.feeds.items():
-            assert feed.data == slow.feeds[feed_id].data, (events, feed_id)
+        fast, slow = tmp_path / events.parent.name / "fast", tmp_path / events.parent.name / "slow"
+        build(events, fast, moment)
+        build(events, slow, moment, FeedOptions(writer="icalendar"))
+        feeds = sorted(p.relative_to(fast) for p in fast.rglob("*.ics"))
+        assert len(feeds) >= 4
+        for name in feeds:
+            assert (fast / name).read_bytes() == (slow / name).read_bytes(), (events, name)
 
 
 # Text a person may write: every Unicode plane, escapes, line breaks, long words. A literal
@@ -65,6 +66,22 @@ def test_same_bytes_as_icalendar(summary: str, description: str, alarm: str, day
     item = entry(summary, description, start,
                  ((-timedelta(days=7), alarm), (-timedelta(hours=hours or 1), alarm)))
     assert event_bytes(item, STAMP) == reference(item)
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=texts, note=texts, hours=st.integers(1, 48), stamped=st.booleans(),
+       empty=st.booleans(), lang=st.sampled_from(["en", "fr"]))
+def test_the_calendar_head_is_the_same_as_icalendar_writes(name: str, note: str, hours: int,
+                                                          stamped: bool, empty: bool,
+                                                          lang: str) -> None:
+    """A feed's head (every property before the first event), written directly once per feed,
+    is what icalendar's Calendar writes."""
+    modified = datetime(2026, 5, 2, 8, 30, tzinfo=UTC) if stamped else None
+    direct, reference = (
+        calendar_head(name, "all", FeedOptions(refresh=timedelta(hours=hours), lang=lang,
+                                               writer=writer), modified, note, empty=empty)
+        for writer in ("direct", "icalendar"))
+    assert direct == reference
 
 
 @pytest.mark.parametrize("text", ["\ufeff", "\ufeffReminder", "\ufeff\ufeffx", "x\ufeff"])

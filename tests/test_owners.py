@@ -102,9 +102,12 @@ def test_every_feed_entry_names_its_owner(events: Path) -> None:
 def test_the_subscribe_page_has_an_owner_column(events: Path) -> None:
     from deadlines.build import build
     from deadlines.server import render_page
+    from deadlines.store import StoreReader
 
-    report = build("events", "feeds", datetime(2026, 11, 26, 12, tzinfo=UTC), keep_feeds=True)
-    page = render_page(report.feeds["contract:acme-freshhawk"], "https://example.org/t/x.ics",
+    build("events", "feeds", datetime(2026, 11, 26, 12, tzinfo=UTC))
+    found = StoreReader(Path("feeds")).contract_page("acme-freshhawk")
+    assert found is not None
+    page = render_page(found[0], found[1], "https://example.org/t/x.ics",
                        datetime(2026, 11, 26, 12, tzinfo=UTC))
     assert "<th>Owner</th>" in page
     assert '<td data-label="Owner">&quot;Privacy, Team&quot; &lt;privacy@example.org&gt;</td>' \
@@ -232,6 +235,20 @@ def test_build_writes_one_feed_per_owner(events: Path) -> None:
     assert support.count("BEGIN:VEVENT") == 1 and "SUMMARY:[MISSED] Hourly updates" in support
     dana = (owners / "dana@example.org.ics").read_bytes().decode("utf-8")
     assert "Hourly updates" not in dana and "Incident report" in dana.replace("\r\n ", "")
+
+
+def test_an_owners_feed_holds_what_the_aggregates_hold(events: Path) -> None:
+    """Dana owns every rule of the contract that is not handed to someone else, the monthly
+    uptime periods (limits) included; her feed, like all.ics, holds only obligations and
+    rights, while the contract's own feed keeps the limits too."""
+    run("build", "--as-of", AS_OF)
+    feeds = events.parent / "feeds"
+    contract = (feeds / "contracts" / "acme-freshhawk.ics").read_text(encoding="utf-8")
+    dana = (feeds / "owners" / "dana@example.org.ics").read_bytes().decode("utf-8")
+    assert ",limit," in contract
+    assert ",limit," not in dana and dana.count("BEGIN:VEVENT") == 6
+    # the description says what it holds
+    assert "This feed holds the obligations and rights" in dana.replace("\r\n ", "")
 
 
 def test_an_owner_no_log_names_any_more_sees_their_deadlines_cancelled_then_removed(

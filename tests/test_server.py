@@ -17,10 +17,10 @@ from urllib.parse import urljoin
 import pytest
 from serverkit import call, live, make_site
 
-from deadlines.build import Feed
-from deadlines.feeds import Entry, FeedOptions
+from deadlines.feeds import FeedOptions
 from deadlines.recording import record
 from deadlines.server import FeedServer, announce, mask, render_page
+from deadlines.store import micros
 
 
 @pytest.fixture
@@ -270,7 +270,8 @@ def test_subscribe_page_in_english_names_who_acts(site: tuple[FeedServer, dict[s
     page = call(app, f"/{tokens['all']}/")[2].decode()
     assert '<html lang="en">' in page
     assert ">the provider<" in page or ">the customer<" in page
-    assert "Deadlines due in the last 60 days" in page
+    # an aggregate's page says what its feed holds (README, "Feeds people can subscribe to")
+    assert html_text("Obligations and rights due from 14 days back to 42 days ahead") in page
 
 
 def test_subscribe_page_shows_the_feeds_past_days_window(tmp_path: Path) -> None:
@@ -290,10 +291,53 @@ def test_subscribe_page_shows_the_feeds_past_days_window(tmp_path: Path) -> None
 def test_render_page_window_is_the_options_past_days() -> None:
     """render_page on its own: an entry 90 days old is shown with past_days=120, not with 60."""
     as_of = datetime(2026, 11, 26, tzinfo=UTC)
-    old = Entry("u", "k", "s", "d", (as_of - timedelta(days=90)).date(), False, (), (),
-                as_of, True, "c", title="Old deadline", due_local="2026-08-28",
-                sort=(as_of - timedelta(days=90), "k"))
-    feed = Feed("c", "C", [old])
-    shown = render_page(feed, "http://h/t/deadlines.ics", as_of, FeedOptions(past_days=120))
-    hidden = render_page(feed, "http://h/t/deadlines.ics", as_of, FeedOptions(past_days=60))
+    old = {"uid": "u", "sort": micros(as_of - timedelta(days=90)), "due": "2026-08-28",
+           "title": "Old deadline", "status": "met", "actor": "provider", "clause": "c",
+           "contract": "c", "contract_name": "C"}
+    shown = render_page("C", [old], "http://h/t/deadlines.ics", as_of, FeedOptions(past_days=120))
+    hidden = render_page("C", [old], "http://h/t/deadlines.ics", as_of, FeedOptions(past_days=60))
     assert "Old deadline" in shown and "Old deadline" not in hidden
+
+
+# --- issue 11: rebuilt when something changes, never on a timer; feeds read from the files ---
+
+def test_no_rebuild_on_a_timer_only_at_the_next_change(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing changes for hours: no rebuild (the server used to rebuild everything every 5
+    minutes). The moment the store says a deadline changes status, one rebuild, and the feed
+    shows it."""
+    import deadlines.server as server
+
+    now = [datetime(2026, 11, 26, 12, tzinfo=UTC)]
+    ticks = [0.0]
+    made = make_site(tmp_path, clock=lambda: now[0], monotonic=lambda: ticks[0],
+                     background=False)
+    builds: list[int] = []
+    real = server.build
+    monkeypatch.setattr(server, "build", lambda *a, **k: builds.append(1) or real(*a, **k))
+    path = f"/{made.tokens['contract:acme-freshhawk']}/deadlines.ics"
+    first = call(made.app, path)[2]
+    change = made.app.snapshot().next_change
+    assert change is not None and change > now[0]
+    while now[0] + timedelta(minutes=10) < change:
+        now[0] += timedelta(minutes=10)
+        ticks[0] += 600
+        assert call(made.app, path)[2] == first
+    assert builds == [1]  # the first snapshot only
+    now[0], ticks[0] = change, ticks[0] + 600
+    assert call(made.app, path)[2] != first
+    assert builds == [1, 1]
+
+
+def test_a_split_aggregate_is_served_to_its_token(tmp_path: Path) -> None:
+    """With --max-feed-bytes low enough to split all.ics, a token for `all:freshhawk-enterprise`
+    opens that agreement's part, and its page names the agreement."""
+    made = make_site(tmp_path, options=FeedOptions(max_feed_bytes=5000))
+    token = made.create("all:freshhawk-enterprise")
+    status, _, body = call(made.app, f"/{token}/deadlines.ics")
+    assert status == "200 OK"
+    assert body == (made.app.out_dir / "agreements" / "freshhawk-enterprise" /
+                    "all.ics").read_bytes()
+    page = call(made.app, f"/{token}/")[2].decode()
+    assert "Contract deadlines: all contracts (freshhawk-enterprise)" in page
+    assert call(made.app, f"/{made.create('all:zuper')}/deadlines.ics")[0] == "404 Not Found"
