@@ -125,6 +125,23 @@ def stage(path: Path, data: bytes, *, mode: int | None = None,
     `sync=False` leaves the syncing to one `sync_filesystem` before the renames (a build that
     stages thousands of feeds: one flush instead of one per file).
     """
+    with _new_temporary(path, owner) as (temporary, fd):
+        _write_all(fd, data)
+        if like is not None:
+            with contextlib.suppress(PermissionError):  # not root: keep our own uid
+                os.fchown(fd, like.st_uid, like.st_gid)
+            os.fchmod(fd, stat.S_IMODE(like.st_mode))
+        else:
+            os.fchmod(fd, 0o644 if mode is None else mode)
+        if sync:
+            os.fsync(fd)
+    return temporary
+
+
+@contextlib.contextmanager
+def _new_temporary(path: Path, owner: int | None = None) -> Iterator[tuple[Path, int]]:
+    """A new temporary beside `path`, open for writing: removed again if the writing fails
+    (an OSError is the user's environment: exit 2 naming `path`)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -133,17 +150,7 @@ def stage(path: Path, data: bytes, *, mode: int | None = None,
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            if like is not None:
-                with contextlib.suppress(PermissionError):  # not root: keep our own uid
-                    os.fchown(fd, like.st_uid, like.st_gid)
-                os.fchmod(fd, stat.S_IMODE(like.st_mode))
-            else:
-                os.fchmod(fd, 0o644 if mode is None else mode)
-            if sync:
-                os.fsync(fd)
+            yield temporary, fd
         finally:
             os.close(fd)
     except OSError as exc:
@@ -154,38 +161,24 @@ def stage(path: Path, data: bytes, *, mode: int | None = None,
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    return temporary
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def stage_stream(path: Path, chunks: Iterable[bytes]) -> tuple[Path, int]:
     """Like `stage`, for bytes that come in pieces (an aggregate feed assembled from the build
     store): written as they come, never held whole; returns the temporary and its size."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise fault(exc, "creating the folder of", path) from None
-    temporary = temporary_beside(path)
     size = 0
-    try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            for chunk in chunks:
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view):]
-                size += len(chunk)
-            os.fchmod(fd, 0o644)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise fault(exc, "writing", path) from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    with _new_temporary(path) as (temporary, fd):
+        for chunk in chunks:
+            _write_all(fd, chunk)
+            size += len(chunk)
+        os.fchmod(fd, 0o644)
+        os.fsync(fd)
     return temporary, size
 
 

@@ -464,13 +464,7 @@ class BuildStore:
         warnings: list[str] = []
         problem, rows = _inspect(path, readonly=False)
         if problem is not None and not (problem == "missing" and not backup.exists()):
-            backup_problem = _problem(backup, readonly=True)
-            if backup_problem is not None:
-                raise DeadlinesError(
-                    f"{problem}, and its backup {backup.name} is {backup_problem}; remove both to "
-                    "start afresh (every SEQUENCE then restarts at 0, and calendar apps may keep "
-                    "their old copy of a changed deadline)", file=str(path))
-            cls._restore(backup, path)
+            cls.recover(directory, problem)
             warnings.append(f"{path}: {problem}; recovered from {backup.name}, the store of the "
                             "last good build (SEQUENCE numbers continue from there)")
             problem, rows = _inspect(path, readonly=False)  # the rows of what is now in place
