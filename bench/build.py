@@ -42,6 +42,7 @@ Run from the repository root with the venv active:
     python bench/build.py --contracts 500                  # quick check
     python bench/build.py --contracts 1000 3000 10000 --repeat 3 --landed /tmp/landed
     python bench/build.py --contracts 1000 --profile       # cProfile of one full build
+    python bench/build.py --contracts 200 1000 --sizes     # feed sizes (the README's table)
     python bench/build.py --contracts 500 --keep /tmp/b    # keep the logs and the feeds
 """
 
@@ -438,9 +439,21 @@ def run_landed(landed: Path, name: str, events_dir: Path, out_dir: Path, env: di
 # Report
 
 
+# (a TEXT value escapes its commas: 27,374 is written 27\,374)
+_LEFT_OUT = re.compile(rb"([\d,\\]+) deadline\(s\) due latest are left out")
+
+
+def feed_events(path: Path) -> tuple[int, int]:
+    """The VEVENTs a feed holds, and how many its description says it left out (the cap)."""
+    data = path.read_bytes().replace(b"\r\n ", b"") if path.exists() else b""
+    left_out = _LEFT_OUT.search(data)
+    return data.count(b"BEGIN:VEVENT"), int(re.sub(rb"\D", b"", left_out[1])) if left_out else 0
+
+
 def feed_sizes(out_dir: Path) -> dict[str, Any]:
     aggregates = {name: (out_dir / name).stat().st_size if (out_dir / name).exists() else 0
                   for name in ("all.ics", "ours.ics", "theirs.ics")}
+    events = {name: feed_events(out_dir / name) for name in aggregates}
     contracts = sorted(p.stat().st_size for p in (out_dir / "contracts").glob("*.ics"))
     parts = sorted(p.stat().st_size for p in out_dir.glob("agreements/*/*.ics"))
     store = out_dir / ".deadlines-store.sqlite"
@@ -453,7 +466,24 @@ def feed_sizes(out_dir: Path) -> dict[str, Any]:
         "parts": len(parts), "parts_max": parts[-1] if parts else 0,
         "store": store.stat().st_size if store.exists() else 0,
         "total": sum(p.stat().st_size for p in out_dir.rglob("*.ics")),
+        "events": events,
     }
+
+
+SIZES_HEAD = ("| contracts | all.ics | ours.ics | theirs.ics | split by agreement | contract feeds "
+              "(median / max) |\n|" + "---|" * 6)
+
+
+def sizes_row(contracts: int, sizes: dict[str, Any]) -> str:
+    """One row of the README's table of feed sizes."""
+    def cell(name: str) -> str:
+        held, left_out = sizes["events"][name]
+        return f"{mb(sizes[name])}, {held:,} events" + (f" ({left_out:,} left out)"
+                                                        if left_out else "")
+    parts = f"{sizes['parts']} parts, max {mb(sizes['parts_max'])}" if sizes["parts"] else "no"
+    return (f"| {contracts:,} | {cell('all.ics')} | {cell('ours.ics')} | {cell('theirs.ics')} "
+            f"| {parts} | {sizes['contract_median'] / 1e3:,.0f} / "
+            f"{sizes['contract_max'] / 1e3:,.0f} kB |")
 
 
 def mb(n: float) -> str:
@@ -473,6 +503,8 @@ def main() -> None:
     parser.add_argument("--keep", metavar="DIR", help="generate into DIR and keep it")
     parser.add_argument("--landed", metavar="DIR", type=Path,
                         help="a checkout of the landed code with its .venv, measured as well")
+    parser.add_argument("--sizes", action="store_true",
+                        help="one full build per portfolio, untimed: the README's feed sizes")
     parser.add_argument("--profile", action="store_true",
                         help="profile one full build instead of measuring")
     parser.add_argument("--no-baseline", action="store_true",
@@ -504,6 +536,12 @@ def main() -> None:
             print(f"generated {contracts:,} logs in {events_dir} "
                   f"({time.perf_counter() - started:.1f} s, seed {args.seed}, "
                   f"{args.triggers:g} triggers/contract on average)", flush=True)
+            if args.sizes:
+                shutil.rmtree(out_dir, ignore_errors=True)
+                run_phase("full", events_dir, out_dir, env)
+                summary.append(sizes_row(contracts, feed_sizes(out_dir)))
+                print(summary[-1], flush=True)
+                continue
             if args.profile:
                 shutil.rmtree(out_dir, ignore_errors=True)
                 result = run_phase("profile", events_dir, out_dir, env)
@@ -515,7 +553,12 @@ def main() -> None:
         finally:
             if not args.keep:
                 shutil.rmtree(root, ignore_errors=True)
-    if len(summary) > 1:
+    if args.sizes:
+        print(f"\nfeed sizes of one full build, as of {AS_OF}, default options:")
+        print(SIZES_HEAD)
+        for line in summary:
+            print(line)
+    elif len(summary) > 1:
         print("\nsummary (medians):")
         print(SUMMARY_HEAD)
         for line in summary:

@@ -11,6 +11,7 @@ from .calendars import BusinessCalendar, CalendarSpec, load_zone
 from .engine import Computation, Deadline, Due, Giver, count, owed_by, who_words
 from .engine import compute as _compute
 from .errors import DeadlinesError
+from .feedpolicy import AGGREGATE_DAYS_AHEAD, AGGREGATE_PAST_DAYS, MAX_FEED_BYTES
 from .moments import Moment, parse_when
 from .owners import Owners
 from .periods import Period, Unit, count_calendar, shift
@@ -358,8 +359,8 @@ def parse_span(text: str, option: str = "--within") -> Period:
 def build(events_dir: str, out: str, *, as_of: datetime, lang: str = "en",
           past_days: int = 60, horizon_months: int = 12, grace_days: int = 14,
           progress: Callable[[int], None] | None = None, jobs: int | None = None,
-          max_feed_bytes: int = 1_000_000, aggregate_past_days: int = 14,
-          aggregate_days_ahead: int = 42) -> BuildReport:
+          max_feed_bytes: int = MAX_FEED_BYTES, aggregate_past_days: int = AGGREGATE_PAST_DAYS,
+          aggregate_days_ahead: int = AGGREGATE_DAYS_AHEAD) -> BuildReport:
     """Every feed of the logs in `events_dir`, into `out`; `jobs` worker processes (None: one
     per CPU). The output is the same whatever `jobs` is."""
     from .build import build as _build

@@ -56,7 +56,8 @@ from .feednames import (
     contract_scope,
     path_for,
 )
-from .feeds import FEED_SIZE_WARNING, PRODID, FeedOptions
+from .feedpolicy import GOOGLE_FEED_LIMIT
+from .feeds import PRODID, FeedOptions
 from .icswriter import cancel_every_event
 from .labels import LABELS
 from .safeio import (
@@ -496,7 +497,7 @@ def _size_warnings(staged: list[tuple[Path, Path]], unchanged: list[Path]) -> li
     sizes = [(t.stat().st_size, p) for t, p in staged]
     sizes += [(p.stat().st_size, p) for p in unchanged if p.exists()]
     for size, path in sorted(sizes, key=lambda x: x[1]):
-        if size > FEED_SIZE_WARNING:
+        if size > GOOGLE_FEED_LIMIT:
             out.append(f"{path}: {size:,} bytes; Google Calendar stops reading subscribed feeds "
                        "at about 1 MB (narrow the window with --past-days or --horizon, or set "
                        "--max-feed-bytes)")

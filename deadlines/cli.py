@@ -17,6 +17,7 @@ import click
 from . import api, authoring
 from .engine import Computation, Deadline, owed_by, who_words
 from .errors import EXIT_BAD_INPUT, DeadlinesError
+from .feedpolicy import AGGREGATE_DAYS_AHEAD, AGGREGATE_PAST_DAYS, MAX_FEED_BYTES
 from .safeio import ENVIRONMENT_ERRNOS
 from .vocabulary import DONE_EVENT, EITHER_PARTY, LANGUAGES, By, Roll
 
@@ -448,15 +449,15 @@ _events_dir = click.argument("events_dir", default="events", type=click.Path())
 
 def _feed_size_options(f: Any) -> Any:
     """What goes in the aggregates, and how big any feed may grow (build and serve)."""
-    f = click.option("--aggregate-days-ahead", default=42, show_default=True,
+    f = click.option("--aggregate-days-ahead", default=AGGREGATE_DAYS_AHEAD, show_default=True,
                      type=click.IntRange(0, 3650),
                      help="all/ours/theirs hold obligations and rights due up to this many "
                      "days ahead (each contract's feed holds everything in its window).")(f)
-    f = click.option("--aggregate-past-days", default=14, show_default=True,
+    f = click.option("--aggregate-past-days", default=AGGREGATE_PAST_DAYS, show_default=True,
                      type=click.IntRange(0, 3650),
                      help="all/ours/theirs hold obligations and rights due from this many days "
                      "back.")(f)
-    f = click.option("--max-feed-bytes", default=1_000_000, show_default=True,
+    f = click.option("--max-feed-bytes", default=MAX_FEED_BYTES, show_default=True,
                      type=click.IntRange(min=0),
                      help="A larger feed leaves out the deadlines due latest and says so in its "
                      "description (Google Calendar stops reading at about 1 MB); an aggregate "

@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .eventlog import LoggedEvent, reminder_period
+from .feedpolicy import AGGREGATE_DAYS_AHEAD, AGGREGATE_PAST_DAYS, MAX_FEED_BYTES
 from .labels import LABELS
 from .periods import add_months, shift, start_of_day
 from .state import FeedState, Stamp
@@ -31,7 +32,6 @@ from .vocabulary import CANCELLED_STATUSES, DONE_EVENT, EITHER_PARTY, Either, Ki
 
 PRODID = "-//deadlines//deadlines contract deadline feeds//EN"
 UID_DOMAIN = "deadlines"
-FEED_SIZE_WARNING = 1_000_000
 
 
 
@@ -63,13 +63,11 @@ class FeedOptions:
     # component model, kept as the reference the direct writer is tested against
     writer: str = "direct"
     # The aggregates (all, ours, theirs) hold what someone must act on: obligations and rights,
-    # in a tighter window than a contract's feed (the sizes behind these numbers are in the
-    # README, "Feeds people can subscribe to").
-    aggregate_past_days: int = 14
-    aggregate_days_ahead: int = 42
-    # A feed larger than this leaves out the deadlines due latest, and says so (0: no cap).
-    # Google Calendar stops reading a subscribed feed at about 1 MB.
-    max_feed_bytes: int = 1_000_000
+    # in a tighter window than a contract's feed; no feed grows past max_feed_bytes (see
+    # deadlines.feedpolicy for why these numbers).
+    aggregate_past_days: int = AGGREGATE_PAST_DAYS
+    aggregate_days_ahead: int = AGGREGATE_DAYS_AHEAD
+    max_feed_bytes: int = MAX_FEED_BYTES
 
     def fingerprint(self) -> str:
         """Every option that shapes a feed's bytes, as text (part of the build store's key)."""

@@ -45,8 +45,9 @@ def whole(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_an_aggregate_holds_obligations_and_rights_due_within_weeks(
         whole: tuple[Path, Path]) -> None:
-    """No limit (a monitoring period ending asks nothing of anyone), nothing due more than 42
-    days ahead or more than 14 days back, and the description says so."""
+    """No limit (a monitoring period ending asks nothing of anyone), nothing due more than 30
+    days ahead or more than 14 days back (as of 1 June 2026: 18 May to 1 July), and the
+    description says so."""
     _, out = whole
     data = (out / "all.ics").read_bytes()
     events = events_of(data)
@@ -55,8 +56,8 @@ def test_an_aggregate_holds_obligations_and_rights_due_within_weeks(
         assert event["CATEGORIES"].split(",")[2] in ("obligation", "right")
         start = event.get("DTSTART") or event["DTSTART;VALUE=DATE"]
         # a day in the contract's zone; an instant is in UTC, a day either side of it at most
-        assert "20260517" <= start[:8] <= "20260714", event["SUMMARY"]
-    assert "obligations and rights, from 14 days back to 42 days ahead" in description(data)
+        assert "20260517" <= start[:8] <= "20260702", event["SUMMARY"]
+    assert "obligations and rights, from 14 days back to 30 days ahead" in description(data)
 
 
 def test_a_feed_over_the_cap_keeps_the_deadlines_due_soonest_and_says_so(

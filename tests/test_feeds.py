@@ -27,6 +27,7 @@ from deadlines import api
 from deadlines.build import BuildReport
 from deadlines.cli import cli
 from deadlines.eventlog import load
+from deadlines.feedpolicy import AGGREGATE_DAYS_AHEAD, AGGREGATE_PAST_DAYS
 from deadlines.store import StoreReader
 from deadlines.tracking import Tracked, track
 
@@ -157,7 +158,7 @@ def test_combined_build_parses_and_passes_lint(combined_events: Path, tmp_path: 
         fc.check_parsers(data)
         assert fc.lint(data, AS_OF_DT) == [], name
     # all.ics holds what someone must act on: from every contract's feed, the obligations and
-    # rights (never a limit) due from 14 days back to 42 days ahead, each VEVENT the very bytes
+    # rights (never a limit) due from 14 days back to 30 days ahead, each VEVENT the very bytes
     # of the contract's feed; ours.ics and theirs.ics share them out
     contract_events = {uid: event for name, data in feeds.items() if name.startswith("contracts/")
                        for uid, event in fc.vevents(data).items()}
@@ -170,8 +171,8 @@ def test_combined_build_parses_and_passes_lint(combined_events: Path, tmp_path: 
     assert {kinds[uid] for uid in aggregated} == {"obligation", "right"}
     for uid, event in contract_events.items():
         day = datetime.strptime((event.value("DTSTART") or "")[:8], "%Y%m%d").date()
-        well_inside = AS_OF_DT.date() - timedelta(days=13) <= day <= \
-            AS_OF_DT.date() + timedelta(days=41)
+        well_inside = AS_OF_DT.date() - timedelta(days=AGGREGATE_PAST_DAYS - 1) <= day <= \
+            AS_OF_DT.date() + timedelta(days=AGGREGATE_DAYS_AHEAD - 1)
         if kinds[uid] in ("obligation", "right") and well_inside:
             assert uid in aggregated, summary(event)
     ours, theirs = fc.vevents(feeds["ours.ics"]), fc.vevents(feeds["theirs.ics"])

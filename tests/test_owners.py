@@ -246,7 +246,7 @@ def test_an_owners_feed_holds_what_the_aggregates_hold(events: Path) -> None:
     contract = (feeds / "contracts" / "acme-freshhawk.ics").read_text(encoding="utf-8")
     dana = (feeds / "owners" / "dana@example.org.ics").read_bytes().decode("utf-8")
     assert ",limit," in contract
-    assert ",limit," not in dana and dana.count("BEGIN:VEVENT") == 6
+    assert ",limit," not in dana and dana.count("BEGIN:VEVENT") == 5
     # the description says what it holds
     assert "This feed holds the obligations and rights" in dana.replace("\r\n ", "")
 

@@ -271,7 +271,7 @@ def test_subscribe_page_in_english_names_who_acts(site: tuple[FeedServer, dict[s
     assert '<html lang="en">' in page
     assert ">the provider<" in page or ">the customer<" in page
     # an aggregate's page says what its feed holds (README, "Feeds people can subscribe to")
-    assert html_text("Obligations and rights due from 14 days back to 42 days ahead") in page
+    assert html_text("Obligations and rights due from 14 days back to 30 days ahead") in page
 
 
 def test_subscribe_page_shows_the_feeds_past_days_window(tmp_path: Path) -> None:
