@@ -49,6 +49,7 @@ Run from the repository root with the venv active:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import json
 import os
@@ -467,11 +468,32 @@ def feed_sizes(out_dir: Path) -> dict[str, Any]:
         "store": store.stat().st_size if store.exists() else 0,
         "total": sum(p.stat().st_size for p in out_dir.rglob("*.ics")),
         "events": events,
+        "expiring": expiring(store),
     }
 
 
+def expiring(store: Path) -> tuple[int, int, int]:
+    """Of the contracts in the store, how many have a result that time alone makes stale
+    within a day and within a week of the as-of moment (each is computed again then), and
+    how many there are."""
+    import sqlite3
+
+    from deadlines.api import parse_as_of
+    from deadlines.store import micros
+
+    if not store.exists():
+        return 0, 0, 0
+    as_of = parse_as_of(AS_OF)
+    with contextlib.closing(sqlite3.connect(store)) as conn:
+        def before(delta: timedelta) -> int:
+            return int(conn.execute("SELECT count(*) FROM contracts WHERE valid_until <= ?",
+                                    (micros(as_of + delta),)).fetchone()[0])
+        total = int(conn.execute("SELECT count(*) FROM contracts").fetchone()[0])
+        return before(timedelta(days=1)), before(timedelta(days=7)), total
+
+
 SIZES_HEAD = ("| contracts | all.ics | ours.ics | theirs.ics | split by agreement | contract feeds "
-              "(median / max) |\n|" + "---|" * 6)
+              "(median / max) | computed again by time within a day / a week |\n|" + "---|" * 7)
 
 
 def sizes_row(contracts: int, sizes: dict[str, Any]) -> str:
@@ -481,9 +503,11 @@ def sizes_row(contracts: int, sizes: dict[str, Any]) -> str:
         return f"{mb(sizes[name])}, {held:,} events" + (f" ({left_out:,} left out)"
                                                         if left_out else "")
     parts = f"{sizes['parts']} parts, max {mb(sizes['parts_max'])}" if sizes["parts"] else "no"
+    within_day, within_week, total = sizes["expiring"]
+    day, week = within_day / max(total, 1), within_week / max(total, 1)
     return (f"| {contracts:,} | {cell('all.ics')} | {cell('ours.ics')} | {cell('theirs.ics')} "
             f"| {parts} | {sizes['contract_median'] / 1e3:,.0f} / "
-            f"{sizes['contract_max'] / 1e3:,.0f} kB |")
+            f"{sizes['contract_max'] / 1e3:,.0f} kB | {day:.0%} / {week:.0%} |")
 
 
 def mb(n: float) -> str:
