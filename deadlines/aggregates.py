@@ -121,10 +121,16 @@ def write_aggregates(store: BuildStore, out: Path, options: FeedOptions, as_of: 
     return result
 
 
-def withdrawals_due(store: BuildStore, as_of: datetime, options: FeedOptions) -> bool:
-    """Whether a withdrawn owner's feed has reached the end of its grace period."""
+def withdrawals_end(store: BuildStore, options: FeedOptions) -> datetime | None:
+    """When the first withdrawn owner's feed reaches the end of its grace period (then a build
+    removes it)."""
     grace = timedelta(days=options.grace_days)
-    return any(as_of >= since + grace for since in store.withdrawn().values())
+    return min((since + grace for since in store.withdrawn().values()), default=None)
+
+
+def withdrawals_due(store: BuildStore, as_of: datetime, options: FeedOptions) -> bool:
+    end = withdrawals_end(store, options)
+    return end is not None and as_of >= end
 
 
 def _withdraw_owner_feeds(store: BuildStore, out: Path, current: set[str],

@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .aggregates import withdrawals_due, write_aggregates
+from .aggregates import withdrawals_due, withdrawals_end, write_aggregates
 from .contractfeed import (
     Checked,
     ContractJob,
@@ -479,7 +479,11 @@ def _build_locked(out: Path, logs: list[LogFile], checked: dict[str, Checked] | 
             for path in store.remove_legacy():
                 report.notes.append(f"{path.name}: its stamps now live in the build store; "
                                     "removed")
-        report.next_change = store.next_change()
+        # the next contract whose result time makes stale, or the next withdrawn owner's feed
+        # whose grace period ends
+        report.next_change = min(
+            (when for when in (store.next_change(), withdrawals_end(store, options)) if when),
+            default=None)
         report.unchanged.sort()
         report.added_uids.sort()
         report.changed_uids.sort()
