@@ -41,6 +41,7 @@ Run from the repository root with the venv active:
 
     python bench/build.py --contracts 500                  # quick check
     python bench/build.py --contracts 1000 3000 10000 --repeat 3 --landed /tmp/landed
+    python bench/build.py --contracts 10000 --slow-repeat 1  # icalendar alone run once
     python bench/build.py --contracts 1000 --profile       # cProfile of one full build
     python bench/build.py --contracts 200 1000 --sizes     # feed sizes (the README's table)
     python bench/build.py --contracts 500 --keep /tmp/b    # keep the logs and the feeds
@@ -522,6 +523,8 @@ def main() -> None:
     parser.add_argument("--triggers", type=float, default=3.0,
                         help="mean trigger events per contract (default 3)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--slow-repeat", type=int, default=None,
+                        help="runs of icalendar alone and of the landed code (default: --repeat)")
     parser.add_argument("--jobs", type=int, default=None,
                         help="worker processes of each build (default: one per CPU)")
     parser.add_argument("--keep", metavar="DIR", help="generate into DIR and keep it")
@@ -599,6 +602,7 @@ def measure(args: argparse.Namespace, events_dir: Path, out_dir: Path, env: dict
     names = ("full", "rebuild", "one-log")
     runs: dict[str, list[dict[str, Any]]] = {n: [] for n in
                                              (*names, "baseline", "landed", "landed-rebuild")}
+    slow = args.repeat if args.slow_repeat is None else args.slow_repeat
     load_before = os.getloadavg()[0]
     idle = run_phase("idle", events_dir, out_dir, env)
     pristine = events_dir.parent / "events-pristine"
@@ -616,18 +620,18 @@ def measure(args: argparse.Namespace, events_dir: Path, out_dir: Path, env: dict
     run_phase("full", events_dir, out_dir, env, args.jobs)
     sizes = feed_sizes(out_dir)
     if not args.no_baseline:
-        for i in range(args.repeat):
+        for i in range(slow):
             runs["baseline"].append(run_phase("baseline", events_dir, out_dir, env))
-            log_run("baseline", i, args.repeat, runs["baseline"][-1])
+            log_run("baseline", i, slow, runs["baseline"][-1])
     if args.landed:
         landed_out = out_dir.parent / "feeds-landed"
-        for i in range(args.repeat):
+        for i in range(slow):
             shutil.rmtree(landed_out, ignore_errors=True)
             runs["landed"].append(run_landed(args.landed, "full", events_dir, landed_out, env))
-            log_run("landed", i, args.repeat, runs["landed"][-1])
+            log_run("landed", i, slow, runs["landed"][-1])
             runs["landed-rebuild"].append(run_landed(args.landed, "rebuild", events_dir,
                                                      landed_out, env))
-            log_run("landed-rebuild", i, args.repeat, runs["landed-rebuild"][-1])
+            log_run("landed-rebuild", i, slow, runs["landed-rebuild"][-1])
         shutil.rmtree(landed_out, ignore_errors=True)
     shutil.rmtree(pristine, ignore_errors=True)
 
@@ -638,7 +642,8 @@ def measure(args: argparse.Namespace, events_dir: Path, out_dir: Path, env: dict
     t_full, c_full = med("full", "seconds"), med("full", "cpu")
     written = full["events_written"]
     print()
-    print(f"as-of {AS_OF}, median of {args.repeat} run(s) each, {os.cpu_count()} cores, "
+    print(f"as-of {AS_OF}, median of {args.repeat} run(s) each ({slow} of icalendar alone and "
+          f"of the landed code), {os.cpu_count()} cores, "
           f"jobs {args.jobs or 'one per CPU'}, Python {sys.version.split()[0]}, load average "
           f"{load_before:.1f} before / {os.getloadavg()[0]:.1f} after")
     print(f"  contracts {full['contracts']:,}   tracked deadlines {full['deadlines']:,}   "
