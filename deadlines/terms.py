@@ -87,6 +87,10 @@ TERM_FIELDS = ("initial", "renewal", "auto_renew", "notice", "ends")
 TERM_UNITS = (Unit.DAYS, Unit.WEEKS, Unit.MONTHS, Unit.YEARS)
 NOTICE_UNITS = (*TERM_UNITS, Unit.BUSINESS_DAYS)
 MAX_TERMS = 1_000
+# The longest term or notice a contract may give, per unit: 100 years. Longer is a typo, and
+# its dates would leave the years a calendar can hold, failing every log in the folder.
+MAX_AMOUNT = {Unit.DAYS: 36_525, Unit.WEEKS: 5_218, Unit.MONTHS: 1_200, Unit.YEARS: 100,
+              Unit.BUSINESS_DAYS: 26_100}
 CLAUSE = "contract term"
 # the consequence of a term-end: whether the contract goes on (see `ends_contract`)
 RENEWS = "None: the contract goes on in the next term."
@@ -138,9 +142,10 @@ def parse_term(raw: Any, start: date, settings: Settings, fail: Fail, line: int 
             period = Period.parse(str(value))
         except DeadlinesError as exc:
             raise fail(key, exc.message) from None
-        if period.unit not in units or period.amount <= 0:
+        if period.unit not in units or not 0 < period.amount <= MAX_AMOUNT[period.unit]:
             words = ", ".join(u.value for u in units)
-            raise fail(key, f"{value!r}: a term is counted in {words}, at least 1")
+            raise fail(key, f"{value!r}: a term is counted in {words}, at least 1 and at most "
+                            "100 years")
         return period
 
     initial = length("initial", TERM_UNITS)
@@ -173,7 +178,22 @@ def parse_term(raw: Any, start: date, settings: Settings, fail: Fail, line: int 
         raise fail("notice", "the term does not renew by itself (auto_renew is false), so there "
                              "is no renewal to give notice against; set auto_renew: true or "
                              "remove notice")
-    return Term(initial, renewal, auto, notice, ends, line)
+    term = Term(initial, renewal, auto, notice, ends, line)
+    _check_notice_fits(term, start, fail)
+    return term
+
+
+def _check_notice_fits(term: Term, start: date, fail: Fail) -> None:
+    """A notice counted back from the first term's end must not fall before the contract's
+    start: a notice longer than the term is a typo (3 months' notice of a 1-month term)."""
+    if term.notice is None or term.notice.unit is Unit.BUSINESS_DAYS:
+        return  # business days need the calendar; such a notice is days, never years
+    first = next(spans(term, start))
+    latest, _ = count_calendar(first.last, term.notice, backward=True)
+    if latest < start:
+        raise fail("notice", f"{term.notice} before the first term ends ({fmt_day(first.last)}) "
+                             f"is {fmt_day(latest)}, before the contract's start; the notice "
+                             "must be shorter than the term")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -314,6 +314,14 @@ def test_the_feed_entry_cites_the_contracts_term(folder: Path) -> None:
     ("    initial: 1 year\n    auto_renew: maybe\n", "", "contract.term.auto_renew: expected "
      "true or false"),
     ("    auto_renew: true\n", "", "contract.term: expected initial"),
+    # 9000 years would leave the years a calendar holds (year 11025) and fail every log
+    ("    initial: 9000 years\n", "", "contract.term.initial: '9000 years': a term is counted "
+     "in days, weeks, months, years, at least 1 and at most 100 years"),
+    # the first term runs 15 January to 14 February 2026; 3 months before its end is
+    # 14 November 2025, before the start: the notice cannot be given inside the term
+    ("    initial: 1 month\n    auto_renew: true\n    notice: 3 months\n", "",
+     "contract.term.notice: 3 months before the first term ends (Saturday 14 February 2026) is "
+     "Friday 14 November 2025, before the contract's start"),
     ("    initial: 1 year\n    length: 2y\n", "", "contract.term.length: unknown field"),
     ("    initial: 1 year\n", "  - {type: renewed, at: 2026-03-01, ref: x}\n",
      "events[0].ref: renewed is about the contract as a whole; it takes no ref"),
