@@ -176,6 +176,8 @@ def explain(agreement: str, event: str, when: object, rule_id: str, **options: A
     result = compute(agreement, event, when, **options)
     matches = [d for d in result.deadlines if d.rule.id == rule_id]
     if not matches:
+        matches = _term_deadlines(agreement, result, rule_id)
+    if not matches:
         ids = sorted({d.rule.id for d in result.deadlines})
         known = {r.id for r in result.rulebook.rules}
         if rule_id in known:
@@ -184,6 +186,25 @@ def explain(agreement: str, event: str, when: object, rule_id: str, **options: A
         raise DeadlinesError(f"unknown rule {rule_id!r} for {result.rulebook.id}; expected one "
                              f"of {', '.join(ids) or 'none'}")
     return result, matches
+
+
+def _term_deadlines(agreement: str, result: Computation, rule_id: str) -> list[Deadline]:
+    """The term rules (term-end, non-renewal-notice) come from a contract's `term:`, not from
+    its rulebook: explained for a contract's log, each term up to 12 months after WHEN (the
+    count of a term does not depend on the event, only on the contract's start)."""
+    from .periods import add_months
+    from .terms import TERM_RULES, track_terms
+
+    log = contract_log(agreement) if rule_id in TERM_RULES else None
+    if log is None or log.contract.term is None:
+        return []
+    zone = log.settings.zone
+    trigger = result.trigger
+    as_of = trigger.instant or datetime.combine(trigger.day, time.max, zone).astimezone(UTC)
+    until = add_months(trigger.day, 12)[0]
+    live = [e for e in log.events if e.id not in log.withdrawn_ids]
+    tracking = track_terms(log, as_of, until, live)
+    return [t.deadline for t in tracking.items if t.deadline.rule.id == rule_id]
 
 
 def fulfilled_by(book: Rulebook, rule: Rule) -> list[str]:

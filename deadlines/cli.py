@@ -254,7 +254,9 @@ def _explanation(d: Deadline, result: Computation) -> str:
     rule = d.rule
     out = [f"{rule.id}: {rule.title}" + (f" (severity {rule.severity})" if rule.severity else "")
            + (f", occurrence {d.occurrence}" if d.occurrence is not None else "")]
-    out.append(f"  Clause {rule.source.clause}, {result.rulebook.line_word}(s) "
+    # a term rule quotes the contract's event log, not the agreement's text
+    cited = "event log line" if rule.origin == "contract" else result.rulebook.line_word
+    out.append(f"  Clause {rule.source.clause}, {cited}(s) "
                f"{', '.join(map(str, rule.source.lines))}: « {rule.source.quote} »")
     out.append(f"  Who: {who_words(rule, result.giver, result.event)}. What: {rule.action}")
     if result.owners is not None:

@@ -358,3 +358,17 @@ def test_import_reads_the_term_columns(folder: Path) -> None:
     assert code == 2
     assert err == ("deadlines: error: contracts.csv:2: term_auto_renew: 'perhaps': expected true "
                    "or false\n")
+
+
+def test_explain_shows_how_each_term_end_was_counted(folder: Path) -> None:
+    """Start 15 January 2026, 12-month terms: term 1 ends on 14 January 2027 (the day before
+    15 January 2027, the next term's first day); 30 days' notice counted back from 14 January
+    is 15 December 2026. `explain` on the log gives both, citing the log's own line."""
+    path = write(folder)
+    code, out, err = run("explain", str(path), "contract_start", "2026-01-15",
+                         "--rule", "non-renewal-notice")
+    assert code == 0, err
+    assert "Clause contract term, event log line(s)" in out
+    assert "  Due: 2026-12-15" in out
+    code, out, _ = run("explain", str(path), "contract_start", "2026-01-15", "--rule", "term-end")
+    assert code == 0 and "  Due: 2027-01-14" in out
