@@ -396,7 +396,6 @@ def build(events_dir: str, out: str, *, as_of: datetime, lang: str = "en",
     return _build(events_dir, out, as_of, options, progress=progress, jobs=jobs)
 
 
-ALERT_STATES = ("missed", "late", "due-within")
 
 
 def status(events_dir: str, *, as_of: datetime, within: Period | str | timedelta

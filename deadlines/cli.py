@@ -19,7 +19,7 @@ from .engine import Computation, Deadline, owed_by, who_words
 from .errors import EXIT_BAD_INPUT, DeadlinesError
 from .feedpolicy import AGGREGATE_DAYS_AHEAD, AGGREGATE_PAST_DAYS, MAX_FEED_BYTES
 from .safeio import ENVIRONMENT_ERRNOS
-from .vocabulary import DONE_EVENT, EITHER_PARTY, LANGUAGES, By, Roll
+from .vocabulary import ALERT_STATES, DONE_EVENT, EITHER_PARTY, LANGUAGES, By, Roll
 
 EXIT_INTERNAL = 3
 
@@ -545,10 +545,10 @@ def status(events_dir: str, as_of: str | None, within: str, fmt: str, fail_on: s
            owner: str | None) -> None:
     """What is missed, late, and due within the window, per contract (help text above)."""
     wanted = {s.strip() for s in fail_on.split(",") if s.strip()}
-    unknown = wanted - set(api.ALERT_STATES)
+    unknown = wanted - set(ALERT_STATES)
     if unknown:
         raise DeadlinesError(f"--fail-on: unknown state(s) {', '.join(sorted(unknown))}; "
-                             f"expected {', '.join(api.ALERT_STATES)}")
+                             f"expected {', '.join(ALERT_STATES)}")
     moment = api.parse_as_of(as_of)
     found = api.status_rows(events_dir, as_of=moment, within=api.parse_span(within),
                             owner=owner)

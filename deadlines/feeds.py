@@ -137,7 +137,7 @@ def in_window(t: Tracked, as_of: datetime, options: FeedOptions,
     return True
 
 
-AGGREGATE_KINDS = ("obligation", "right")
+AGGREGATE_KINDS = (Kind.OBLIGATION, Kind.RIGHT)
 
 
 def in_aggregate(t: Tracked, as_of: datetime, options: FeedOptions) -> bool:

@@ -45,10 +45,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import DeadlinesError
+from .labels import labels as shared_labels
 from .rows import Row, rows_of
 from .safeio import atomic_write, folder_lock, locked, read_limited
+from .vocabulary import Kind, Status
 
-STAGES = ("7d", "1d", "2h", "missed")  # from the least to the most urgent
+MISSED_STAGE = str(Status.MISSED)  # the last stage is the status itself
+STAGES = ("7d", "1d", "2h", MISSED_STAGE)  # from the least to the most urgent
 # how long before its end a deadline enters each stage; 2h only for hour-based deadlines
 STAGE_LEAD = {"7d": timedelta(days=7), "1d": timedelta(days=1), "2h": timedelta(hours=2)}
 MOVED = "moved"  # a deadline alerted before whose date moved out of every stage
@@ -62,7 +65,7 @@ SMTP_PASSWORD_ENV = "DEADLINES_SMTP_PASSWORD"
 WEBHOOK_ENV = "DEADLINES_WEBHOOK_URL"
 NO_OWNER = ""  # the recipient of deadlines nobody owns, on a webhook
 
-LABELS: dict[str, dict[str, str]] = {
+_OWN_LABELS: dict[str, dict[str, str]] = {
     "en": {
         "stage.missed": "MISSED", "stage.2h": "due within 2 hours",
         "stage.1d": "due within 1 day", "stage.7d": "due within 7 days",
@@ -75,8 +78,7 @@ LABELS: dict[str, dict[str, str]] = {
         "intro.unowned": "As of {as_of}, these contract deadlines need attention. No owner is "
                          "named for them (owner: in the contract's event log), so they come to "
                          "this address:",
-        "due": "Due", "what": "What", "who": "Who must act", "clause": "Clause",
-        "ours": "our side", "theirs": "the counterparty", "owner": "Owner",
+        "clause": "Clause",
         "moved": "Moved: it was due {old}; it is now due {new}.",
         "record": "When done, record it",
         "renewed": "If it is renewed, record it",
@@ -103,8 +105,7 @@ LABELS: dict[str, dict[str, str]] = {
         "intro.unowned": "Au {as_of}, ces échéances contractuelles demandent attention. Aucun "
                          "responsable n'est indiqué (owner: dans le journal du contrat) ; elles "
                          "sont donc envoyées à cette adresse :",
-        "due": "Échéance", "what": "Quoi", "who": "Qui doit agir", "clause": "Clause",
-        "ours": "notre partie", "theirs": "le cocontractant", "owner": "Responsable",
+        "clause": "Clause",
         "moved": "Déplacée : l'échéance était le {old} ; elle est désormais le {new}.",
         "record": "Une fois fait, l'enregistrer",
         "renewed": "S'il est renouvelé, l'enregistrer",
@@ -119,6 +120,9 @@ LABELS: dict[str, dict[str, str]] = {
                   "s'exécute) arrête ses alertes. Envoyé par `deadlines notify`.",
     },
 }
+# the words an alert shares with the feeds and the page (due, what, who, sides, owner) are
+# theirs (labels.py), named once; the rest are the alert's own
+LABELS = {lang: {**shared_labels(lang), **own} for lang, own in _OWN_LABELS.items()}
 _WEEKDAYS = {"en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
                     "Sunday"),
              "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")}
@@ -136,14 +140,14 @@ def stage_of(row: Row, as_of: datetime) -> str | None:
     limit's period ending asks nothing of anyone."""
     if row.ends_contract:
         left = row.due_end - as_of
-        if row.status != "pending" or left < timedelta(0):
+        if row.status != Status.PENDING or left < timedelta(0):
             return None
         return "1d" if left <= STAGE_LEAD["1d"] else "7d" if left <= STAGE_LEAD["7d"] else None
-    if row.kind != "obligation":
+    if row.kind != Kind.OBLIGATION:
         return None
-    if row.status == "missed":
-        return "missed"
-    if row.status != "pending":
+    if row.status == Status.MISSED:
+        return MISSED_STAGE
+    if row.status != Status.PENDING:
         return None
     left = row.due_end - as_of
     if row.hour_based and left <= STAGE_LEAD["2h"]:
@@ -314,8 +318,8 @@ def plan(rows: Iterable[Row], state: NotifyState, channel: str, as_of: datetime,
     current: dict[str, str] = {}
     unaddressed = 0
     for row in rows:
-        if (row.kind != "obligation" and not row.ends_contract) \
-                or row.status not in ("pending", "missed"):
+        if (row.kind != Kind.OBLIGATION and not row.ends_contract) \
+                or row.status not in (Status.PENDING, Status.MISSED):
             continue
         recipient = row.owner_address or fallback
         if recipient is None:
@@ -408,7 +412,7 @@ def _details(alert: Alert, lang: str) -> list[tuple[str, str]]:
     lines = [(labels["due"], due_words(row, lang))]
     if alert.moved_from is not None:
         lines.append(("", labels["moved"].format(old=alert.moved_from, new=row.due)))
-    side = labels["ours"] if row.side == "ours" else labels["theirs"]
+    side = labels[row.side]
     who = (row.who_fr if lang == "fr" else row.who) or row.actor
     clause = labels["term_clause"].format(path=row.path) if row.origin == "contract" else \
         f"{row.agreement} {row.clause}"
@@ -448,7 +452,7 @@ def html_body(message: Message) -> str:
              f"<title>{esc(subject(message))}</title></head><body>",
              f"<p>{esc(_intro(message))}</p>"]
     for alert in message.alerts:
-        colour = "#b00020" if alert.stage == "missed" else "#000"
+        colour = "#b00020" if alert.stage == MISSED_STAGE else "#000"
         parts.append(f'<h3 style="color:{colour}">{esc(_heading(alert, message.lang))}</h3>'
                      "<table>")
         for label, value in _details(alert, message.lang):

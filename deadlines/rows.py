@@ -16,9 +16,7 @@ from typing import Any
 from .eventlog import ContractLog
 from .terms import ends_contract, is_term_end, renewal_command, summary_for
 from .tracking import Tracked, track
-from .vocabulary import EITHER_PARTY
-
-ALERT_STATES = ("missed", "late", "due-within")
+from .vocabulary import EITHER_PARTY, Alert, Kind, Side, Status
 
 
 @dataclass(frozen=True)
@@ -39,9 +37,9 @@ class Row:
     hour_based: bool
     zone: str
     status: str  # tracking.STATUSES
-    alert: str | None  # missed, late or due-within (status's window), else None
+    alert: Alert | None  # missed, late or due-within (status's window), else None
     actor: str
-    side: str  # ours or theirs
+    side: Side
     trigger: str | None  # the event id, None for a duty from the contract start
     clause: str
     action: str
@@ -105,13 +103,14 @@ def rows_of(log: ContractLog, as_of: datetime, until: datetime | None = None,
         end = t.due_end
         rule = t.deadline.rule
         expiry = ends_contract(rule)
-        if end is None or (rule.kind == "limit" and not is_term_end(rule)):
+        if end is None or (rule.kind == Kind.LIMIT and not is_term_end(rule)):
             continue
-        alert: str | None = None
-        if t.status in ("missed", "late"):
-            alert = t.status
-        elif t.status in ("pending", "open") and until is not None and as_of <= end <= until:
-            alert = "due-within"
+        alert: Alert | None = None
+        if t.status in (Status.MISSED, Status.LATE):
+            alert = Alert(t.status.value)
+        elif t.status in (Status.PENDING, Status.OPEN) and until is not None \
+                and as_of <= end <= until:
+            alert = Alert.DUE_WITHIN
         owner, address = owner_of(t)
         out.append(Row(
             contract=log.contract.id, name=log.contract.name, agreement=log.contract.agreement,
@@ -119,7 +118,7 @@ def rows_of(log: ContractLog, as_of: datetime, until: datetime | None = None,
             title_fr=rule.title_in("fr"), kind=rule.kind,
             due=due_iso(t.deadline.due, log.settings), due_end=end,
             hour_based=t.deadline.hour_based, zone=log.settings.zone.key, status=t.status,
-            alert=alert, actor=rule.actor, side="ours" if t.ours else "theirs",
+            alert=alert, actor=rule.actor, side=Side.OURS if t.ours else Side.THEIRS,
             trigger=t.trigger.id if t.trigger else None, clause=rule.source.clause,
             action=rule.action, action_fr=rule.action_in("fr"), uid=t.uid, key=t.key,
             record=commands.get(t.uid) or (renewal_command(log.path) if expiry else None),

@@ -47,6 +47,7 @@ from .periods import Period, Unit, count_calendar, end_of_day, fmt_day
 from .rulebook import Rule, Source
 from .settings import Settings
 from .vocabulary import (
+    CANCELLED_STATUSES,
     CONTRACT_EVENTS,
     EITHER_PARTY,
     NON_RENEWAL_EVENT,
@@ -332,7 +333,7 @@ def track_terms(log: ContractLog, as_of: datetime, until: date,
             state.notice_due = notice_t.due_day
             state.notice_status = notice_t.status
             state.notice_done = notice_t.done
-            if notice_t.status == "met" and notice_t.done is not None \
+            if notice_t.status == Status.MET and notice_t.done is not None \
                     and notice_t.done.type == NON_RENEWAL:
                 state.renews, state.ended_by = False, notice_t.done
         if not term.auto_renew:
@@ -351,7 +352,7 @@ def track_terms(log: ContractLog, as_of: datetime, until: date,
                                 f"{MAX_TERMS} are counted")
             break
     for t in out.items:
-        if t.status == "missed" and t.deadline.rule.id == NOTICE:
+        if t.status == Status.MISSED and t.deadline.rule.id == NOTICE:
             # the day to give notice has passed; once the term it belongs to is over (and the
             # contract renewed), the decision window is closed rather than missed
             term_over = end_of_day(t.deadline.anchor.day, zone)
@@ -464,7 +465,7 @@ def _notice(log: ContractLog, span: Span, notice: Period, notices: list[LoggedEv
         tracked.done = done
         tracked.status = Status.MET if done.at.day <= day else Status.LATE
         tracked.closed_at = done.instant(settings)
-        if tracked.status == "late" and done.type == NON_RENEWAL:
+        if tracked.status == Status.LATE and done.type == NON_RENEWAL:
             deadline.trace.append(
                 f"Notice of non-renewal was given on {fmt_day(done.at.day)}, after this last "
                 f"day: the term renews on {fmt_day(following)}, and the notice takes effect at "
@@ -514,7 +515,7 @@ def end_at_termination(items: list[Tracked], log: ContractLog,
     settings = log.settings
     day_end, when, why = end
     for t in items:
-        if t.status in ("met", "late", "withdrawn"):
+        if t.status in CANCELLED_STATUSES:
             continue
         if t.trigger is not None and t.trigger.instant(settings) >= when:
             continue
@@ -553,7 +554,7 @@ def summary(tracking: TermTracking, as_of: datetime, zone: Any) -> str | None:
                 "renewed if it is renewed)")
     if current.notice_due is None:
         return f"renews on {following} for {current.renewal}"
-    if current.notice_status == "pending":
+    if current.notice_status == Status.PENDING:
         return (f"renews on {following} for {current.renewal} unless notice by "
                 f"{fmt_day(current.notice_due)}")
     done = current.notice_done

@@ -60,6 +60,17 @@ class Status(StrEnum):
 CANCELLED_STATUSES = (Status.MET, Status.LATE, Status.WITHDRAWN)
 
 
+class Alert(StrEnum):
+    """Why `status` flags a row (its ALERT column and `--alerts`)."""
+
+    MISSED = "missed"
+    LATE = "late"
+    DUE_WITHIN = "due-within"  # pending or open, due within --within
+
+
+ALERT_STATES = tuple(Alert)
+
+
 class By(StrEnum):
     """Who gave a notice or did an event, relative to the event log's owner (`by:`)."""
 

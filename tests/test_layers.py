@@ -49,3 +49,26 @@ def test_a_module_imports_only_from_the_layers_below(module: str) -> None:
         assert found <= {"errors"}, found
     else:
         assert not found & set(forbidden), found & set(forbidden)
+
+
+def test_statuses_and_kinds_are_compared_by_their_names_not_their_words() -> None:
+    """A status, kind or alert is written once, in vocabulary.py; elsewhere code compares with
+    `Status.MISSED`, never with the string "missed" (a typo in a string is a silent bug, a typo
+    in a name fails at import). Labels (labels.py) and the aggregates' feed names, which are
+    words of their own, are not comparisons. Strings in docstrings and messages are allowed:
+    only comparisons (==, !=, in) against such a literal are refused."""
+    from deadlines.vocabulary import Alert, Kind, Status
+
+    words = {str(m) for enum in (Status, Kind, Alert) for m in enum}
+    found = []
+    for path in sorted(PACKAGE.glob("*.py")):
+        if path.stem in ("vocabulary", "labels"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Compare):
+                continue
+            for side in (node.left, *node.comparators):
+                items = side.elts if isinstance(side, ast.Tuple | ast.Set | ast.List) else [side]
+                found += [f"{path.name}:{node.lineno}: {item.value!r}" for item in items
+                          if isinstance(item, ast.Constant) and item.value in words]
+    assert not found, found
