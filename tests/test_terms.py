@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from deadlines import rulebook
 from deadlines.cli import cli
 from deadlines.eventlog import load
 from deadlines.tracking import Tracked, track
+from deadlines.vocabulary import START_EVENT
 
 CONTRACT = """\
 contract:
@@ -372,3 +374,12 @@ def test_explain_shows_how_each_term_end_was_counted(folder: Path) -> None:
     assert "  Due: 2026-12-15" in out
     code, out, _ = run("explain", str(path), "contract_start", "2026-01-15", "--rule", "term-end")
     assert code == 0 and "  Due: 2027-01-14" in out
+
+
+@pytest.mark.parametrize("agreement", rulebook.available())
+def test_every_shipped_agreement_says_how_term_applies_to_it(agreement: str) -> None:
+    """The shipped texts speak of their own duration (OpenMethods 1.3 and 8.1, FreshHawk's
+    annual cycle, BCR 3.1, Aircall's « Terme », Zuper's « Condition »): the meaning of each
+    agreement's contract_start says what to give `term:` (or why to leave it out)."""
+    meaning = rulebook.load(agreement).events[START_EVENT]
+    assert "Term" in meaning and "term:" in meaning, meaning
