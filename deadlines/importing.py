@@ -95,10 +95,18 @@ class _Table:
             line = raw[: exc.start].count(b"\n") + 1
             raise self.error(line, None, "not UTF-8 text (save the sheet as CSV UTF-8)") \
                 from None
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        records: list[list[str]] = []
+        last_line = 0  # the line the last good record ended on
         try:
-            records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+            for record in reader:
+                records.append(record)
+                last_line = reader.line_num
         except csv.Error as exc:
-            raise self.error(None, None, f"not CSV: {exc}") from None
+            # the bad record starts on the line after the last good one (a quoted cell may
+            # span lines, so reader.line_num is where the reader gave up, not where it began)
+            raise self.error(last_line + 1, None, f"not CSV: {exc} (in the record that starts "
+                                                  "on this line)") from None
         if not records or not any(cell.strip() for cell in records[0]):
             raise self.error(1, None, "expected a header row: " + ", ".join(COLUMNS))
         self.header = [cell.strip().lower() for cell in records[0]]

@@ -127,6 +127,21 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
+# a period's unit (periods.Unit's value) in French: (one, several)
+_UNITS_FR = {"minutes": ("minute", "minutes"), "hours": ("heure", "heures"),
+             "business hours": ("heure ouvrée", "heures ouvrées"),
+             "business minutes": ("minute ouvrée", "minutes ouvrées"),
+             "days": ("jour", "jours"), "business days": ("jour ouvré", "jours ouvrés"),
+             "weeks": ("semaine", "semaines"), "months": ("mois", "mois"),
+             "years": ("an", "ans")}
+
+
+def period_fr(amount: int, unit: str) -> str:
+    """`12 months` in French (`12 mois`): the words of an alert or a title written in French."""
+    one, several = _UNITS_FR[unit]
+    return f"{amount} {one if amount == 1 else several}"
+
+
 def labels(lang: str) -> dict[str, str]:
     """The table of one language (English for a language it does not have)."""
     return LABELS.get(lang, LABELS["en"])

@@ -543,11 +543,11 @@ def parse_host_port(text: str, default_port: int = 25) -> tuple[str, int]:
     else:
         host, port_text = text, ""
     if not host:
-        raise DeadlinesError(f"--smtp: {text!r} is not HOST:PORT", field="--smtp")
+        raise DeadlinesError(f"{text!r} is not HOST:PORT", field="--smtp")
     if not port_text:
         return host, default_port
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise DeadlinesError(f"--smtp: {port_text!r} is not a port number (1 to 65535)")
+        raise DeadlinesError(f"{port_text!r} is not a port number (1 to 65535)", field="--smtp")
     return host, int(port_text)
 
 

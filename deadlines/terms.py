@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from .engine import Alternative, Deadline, _settle, count
 from .errors import DeadlinesError
+from .labels import period_fr
 from .moments import Moment, parse_when
 from .periods import Period, Unit, count_calendar, end_of_day, fmt_day
 from .rulebook import Rule, Source
@@ -217,6 +218,10 @@ def _after(anchor: date, period: Period) -> tuple[date, list[str]]:
     return count_calendar(anchor, period, backward=False)
 
 
+def _fr(period: Period | None) -> str:
+    return period_fr(period.amount, period.unit.value) if period is not None else ""
+
+
 def _times(period: Period, n: int) -> Period:
     return Period(period.amount * n, period.unit)
 
@@ -368,6 +373,7 @@ def _term_end(log: ContractLog, span: Span, state: TermState, as_of: datetime) -
     term = log.contract.term
     assert term is not None
     renewal = state.renewal
+    renewal_fr = _fr(renewal)
     following = span.last + timedelta(days=1)
     if state.ended_by is not None:
         action = (f"The contract ends with this term: notice of non-renewal was given "
@@ -382,12 +388,12 @@ def _term_end(log: ContractLog, span: Span, state: TermState, as_of: datetime) -
     elif state.notice_due is not None:
         action = (f"The term renews on {fmt_day(following)} for {renewal} unless notice of "
                   f"non-renewal is given by {fmt_day(state.notice_due)}.")
-        action_fr = (f"La période se renouvelle le {following.isoformat()} pour {renewal}, sauf "
+        action_fr = (f"La période se renouvelle le {following.isoformat()} pour {renewal_fr}, sauf "
                      f"préavis de non-renouvellement donné au plus tard le "
                      f"{state.notice_due.isoformat()}.")
     else:
         action = f"The term renews on {fmt_day(following)} for {renewal}."
-        action_fr = f"La période se renouvelle le {following.isoformat()} pour {renewal}."
+        action_fr = f"La période se renouvelle le {following.isoformat()} pour {renewal_fr}."
     rule = _rule(log, TERM_END, Kind.LIMIT, "End of the contract term", "Fin de la période du "
                  "contrat", action, action_fr,
                  RENEWS if state.renews else ENDS,
@@ -443,7 +449,7 @@ def _notice(log: ContractLog, span: Span, notice: Period, notices: list[LoggedEv
         f"Décider du renouvellement : pour mettre fin au contrat avec cette période, donner un "
         f"préavis écrit de non-renouvellement au plus tard ce jour (puis enregistrer "
         f"non_renewal_notice_given) ; pour le garder, enregistrer renewed. Sinon, la période "
-        f"se renouvelle le {following.isoformat()} pour {term.renewal}.",
+        f"se renouvelle le {following.isoformat()} pour {_fr(term.renewal)}.",
         f"The term renews automatically on {fmt_day(following)} for {term.renewal}.",
         notice, Direction.BEFORE)
     deadline = Deadline(rule, START_EVENT, log.contract.start, target,

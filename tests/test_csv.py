@@ -151,6 +151,11 @@ def test_a_sheet_saved_by_excel_reads_the_same(sheet: Path) -> None:
      "contracts.csv:3: expected 8 cells as in the header, found 7"),
     (lambda s: s.replace("Acme - Aircall", "Acme - Aircall\udcff"),
      "contracts.csv:3: not UTF-8 text (save the sheet as CSV UTF-8)"),
+    # a quote opened on row 3 and never closed: the reader fails at the end of the file, but
+    # the error names the line the unfinished record starts on
+    (lambda s: s.replace("Acme - Aircall", '"Acme - Aircall'),
+     "contracts.csv:3: not CSV: unexpected end of data (in the record that starts on this "
+     "line)"),
 ])
 def test_any_bad_row_is_one_line_and_creates_nothing(sheet: Path, edit: object,
                                                      error: str) -> None:
