@@ -280,9 +280,9 @@ def count_business_days(
         shown = ", ".join(skipped[:12]) + (f" and {len(skipped) - 12} more" if len(skipped) > 12
                                            else "")
         steps.append(f"Not business days, skipped: {shown}.")
-    steps.append(
-        f"Business day 1 is {fmt_day(first)}; business day {amount} is {fmt_day(current)}."
-    )
+    steps.append(f"Business day 1 is {fmt_day(first)}." if amount == 1 else
+                 f"Business day 1 is {fmt_day(first)}; business day {amount} is "
+                 f"{fmt_day(current)}.")
     return current, steps
 
 
