@@ -40,10 +40,12 @@ from .feeds import CALENDAR_END, FeedOptions, calendar_head
 from .icswriter import cancel_every_event
 from .labels import LABELS
 from .safeio import same_files, stage, stage_stream
-from .store import BuildStore, file_identity, identity_of, moment
+from .store import BuildStore, Touch, file_identity, identity_of, moment
 
 # scope -> the store's filter for it (an agreement's part adds `AND agreement = ?`)
-_FILTERS = {"all": "1 = 1", "ours": "ours = 1", "theirs": "ours = 0"}
+# the `ours` value of the entries each aggregate holds (None: both sides)
+_SIDES: dict[str, int | None] = {"all": None, "ours": 1, "theirs": 0}
+_FILTERS = {name: "1 = 1" if side is None else f"ours = {side}" for name, side in _SIDES.items()}
 
 
 def aggregate_filter(scope: str) -> tuple[str, tuple[str, ...]]:
@@ -79,6 +81,7 @@ class Written:
     identities: dict[str, str | None]  # relative path -> identity of the file once in place
     warnings: list[str]
     events_written: int = 0
+    warning_by_file: dict[str, str] = field(default_factory=dict)  # kept in the store
     notes: list[str] = field(default_factory=list)  # for -v: owners' feeds withdrawn
 
 
@@ -88,24 +91,32 @@ def write_aggregates(store: BuildStore, out: Path, options: FeedOptions, as_of: 
     removed) and every file still the one written last, nothing is read or written."""
     recorded = store.files()
     result = Written([], [], [], {}, [])
-    if not dirty and recorded and all(
+    previous = store.aggregate_warnings_by_file()
+    if not dirty and recorded and previous is not None and all(
             file_identity(out / name) == identity for name, identity in recorded.items()):
         result.unchanged = [out / name for name in sorted(recorded)]
-        result.warnings = store.aggregate_warnings()  # said at every build, as when written
+        result.warning_by_file = previous
+        result.warnings = list(previous.values())  # said at every build, as when written
         return result
+    kept = _Unchanged(store.touched, recorded, previous, out)
     scopes = list(AGGREGATES)
     split: list[str] = []
     for scope in scopes:
-        if _write_one(store, out, scope, options, result, shown or out):
+        if not kept.keep(scope, result):
+            _write_one(store, out, scope, options, result, shown or out)
+        if _capped(scope, result):
             split.append(scope)
     if split:
         for agreement in store.agreements():
             for scope in split:
-                _write_one(store, out, agreement_scope(scope, agreement), options, result,
-                           shown or out)
+                part = agreement_scope(scope, agreement)
+                if not kept.keep(part, result):
+                    _write_one(store, out, part, options, result, shown or out)
     owners = store.owners()
     for slug in sorted(owners):
-        _write_one(store, out, owner_scope(slug), options, result, shown or out, owners)
+        scope = owner_scope(slug)
+        if not kept.keep(scope, result):
+            _write_one(store, out, scope, options, result, shown or out, owners)
     _withdraw_owner_feeds(store, out, set(owners), options, as_of, result, shown or out)
     # parts of an earlier split that this build did not write
     for name in sorted(recorded):
@@ -119,6 +130,53 @@ def write_aggregates(store: BuildStore, out: Path, options: FeedOptions, as_of: 
             if name not in result.identities and path.stem in AGGREGATES:
                 result.obsolete.append(path)
     return result
+
+
+def _capped(scope: str, result: Written) -> bool:
+    """Whether the aggregate just written or kept had to leave deadlines out (it says so in
+    its warning, and only then)."""
+    return path_for(Path(), scope).as_posix() in result.warning_by_file
+
+
+@dataclass
+class _Unchanged:
+    """Which aggregates this build need not write again: every entry removed or added by the
+    build (`touched`) falls outside them, and their file is still the one written last. Their
+    bytes would be the same (an aggregate is a function of its entries, its owners' names and
+    the options, and a change of options recomputes every contract)."""
+
+    touched: set[Touch]
+    recorded: dict[str, str]
+    previous: dict[str, str] | None  # None: the store cannot say how they were written
+    out: Path
+
+    def keep(self, scope: str, result: Written) -> bool:
+        name = path_for(Path(), scope).as_posix()
+        identity = self.recorded.get(name)
+        if self.previous is None or identity is None or \
+                any(_falls_in(scope, touch) for touch in self.touched) or \
+                file_identity(self.out / name) != identity:
+            return False
+        result.unchanged.append(self.out / name)
+        result.identities[name] = identity
+        warning = self.previous.get(name)
+        if warning is not None:
+            result.warnings.append(warning)
+            result.warning_by_file[name] = warning
+        return True
+
+
+def _falls_in(scope: str, touch: Touch) -> bool:
+    """Whether an entry (or an owner's name) of this kind belongs in the aggregate `scope`;
+    the same test as aggregate_filter's SQL."""
+    ours, agreement, owner = touch
+    if scope.startswith(OWNER_PREFIX):
+        return owner == scope.removeprefix(OWNER_PREFIX)
+    if ours is None:
+        return False  # an owner's name heads only the owner's feed
+    aggregate, _, part = scope.partition(":")
+    side = _SIDES[aggregate]
+    return (side is None or side == ours) and (not part or part == agreement)
 
 
 def withdrawals_end(store: BuildStore, options: FeedOptions) -> datetime | None:
@@ -180,37 +238,61 @@ def _withdraw_owner_feeds(store: BuildStore, out: Path, current: set[str],
             result.notes.append(f"owner {slug}: grace period over; removed {shown_path}")
 
 
+def _leading_sizes(store: BuildStore, where: str, args: tuple[str, ...], limit: int
+                   ) -> tuple[list[tuple[int, int]], int]:
+    """(size, last modified) of the aggregate's first entries, in the feed's order, and how
+    many it has in all. All of them unless they pass `limit` bytes between them: a capped
+    aggregate never keeps more than that, so the rest (most of a large portfolio's) is not
+    read."""
+    sizes: list[tuple[int, int]] = []
+    total = 0
+    for size, last_modified in store.aggregate_sizes(where, args):
+        sizes.append((size, last_modified))
+        total += size
+        if 0 < limit < total:
+            return sizes, store.aggregate_count(where, args)
+    return sizes, len(sizes)
+
+
 def _write_one(store: BuildStore, out: Path, scope: str, options: FeedOptions,
-               result: Written, shown: Path, owners: dict[str, str] | None = None) -> bool:
-    """Stage one aggregate; True when it had to leave deadlines out (then it is split, unless
-    it is already a part, or an owner's)."""
+               result: Written, shown: Path, owners: dict[str, str] | None = None) -> None:
+    """Stage one aggregate, capped at --max-feed-bytes by leaving out the entries due last
+    (its warning says so; a capped aggregate that is not already a part, or an owner's, is
+    then also written split by agreement)."""
     where, args = aggregate_filter(scope)
     labels = LABELS[options.lang]
-    sizes = list(store.aggregate_sizes(where, args))  # (size, last modified): a small index
+    limit = options.max_feed_bytes
+    sizes, count = _leading_sizes(store, where, args, limit)
     name = aggregate_name(scope, options.lang, owners)
     path = path_for(out, scope)
+    relative = path.relative_to(out).as_posix()
     description = labels["aggregate.description"].format(
         past=options.aggregate_past_days, ahead=options.aggregate_days_ahead)
-    latest = max((lm for _, lm in sizes), default=None)
     total = sum(size for size, _ in sizes)
-    head = _head(name, scope, options, latest, description, bool(sizes))
-    kept, note = len(sizes), description
-    limit = options.max_feed_bytes
-    capped = limit > 0 and len(head) + total + len(CALENDAR_END) > limit
-    if capped:
+    capped = count > len(sizes) or (
+        limit > 0 and len(_head(name, scope, options, max((lm for _, lm in sizes), default=None),
+                                description, bool(sizes))) + total + len(CALENDAR_END) > limit)
+    if not capped:
+        kept = count
+        latest = max((lm for _, lm in sizes), default=None)
+        head = _head(name, scope, options, latest, description, bool(sizes))
+    else:
         widest = description + labels["feed.capped"].format(
-            dropped=len(sizes), limit=limit, where=labels["capped.aggregate"])
-        budget = limit - len(CALENDAR_END) - len(_head(name, scope, options, latest, widest,
-                                                       True))
+            dropped=count, limit=limit, where=labels["capped.aggregate"])
+        # the widest head's LAST-MODIFIED is as long as any: every stamp has the same form
+        budget = limit - len(CALENDAR_END) - len(_head(name, scope, options,
+                                                       sizes[0][1] if sizes else None,
+                                                       widest, True))
         kept = prefix_within((size for size, _ in sizes), budget)
         note = description + labels["feed.capped"].format(
-            dropped=len(sizes) - kept, limit=limit, where=labels["capped.aggregate"])
+            dropped=count - kept, limit=limit, where=labels["capped.aggregate"])
         latest = max((lm for _, lm in sizes[:kept]), default=None)
         head = _head(name, scope, options, latest, note, kept > 0)
-        result.warnings.append(f"{path_for(shown, scope)}: "
-                               f"{capped_warning(len(sizes) - kept, len(sizes), limit)}"
-                               + ("; it is also written split by agreement, under "
-                                  f"{shown / AGREEMENT_FOLDER}" if ":" not in scope else ""))
+        warning = (f"{path_for(shown, scope)}: {capped_warning(count - kept, count, limit)}"
+                   + ("; it is also written split by agreement, under "
+                      f"{shown / AGREEMENT_FOLDER}" if ":" not in scope else ""))
+        result.warnings.append(warning)
+        result.warning_by_file[relative] = warning
 
     def chunks() -> Iterator[bytes]:
         yield head
@@ -218,7 +300,6 @@ def _write_one(store: BuildStore, out: Path, scope: str, options: FeedOptions,
         yield CALENDAR_END
 
     temporary, _ = stage_stream(path, chunks())
-    relative = path.relative_to(out).as_posix()
     if same_files(temporary, path):
         temporary.unlink(missing_ok=True)
         result.unchanged.append(path)
@@ -227,7 +308,6 @@ def _write_one(store: BuildStore, out: Path, scope: str, options: FeedOptions,
         result.staged.append((temporary, path))
         result.identities[relative] = identity_of(temporary.stat())
     result.events_written += kept
-    return capped and ":" not in scope
 
 
 def _head(name: str, scope: str, options: FeedOptions, latest: int | None, note: str,

@@ -435,7 +435,7 @@ def _build_locked(out: Path, logs: list[LogFile], checked: dict[str, Checked] | 
             store.forget(contract_id)
         for name, identity in written.identities.items():
             store.set_file(name, identity)
-        store.set_aggregate_warnings(written.warnings)
+        store.set_aggregate_warnings(written.warning_by_file)
         stale = digests.stale()
         if stale:  # a rulebook edited while it was read: compute its contracts again next time
             for result in computed:

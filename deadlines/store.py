@@ -100,6 +100,10 @@ CREATE TABLE withdrawn (            -- owners' feeds no log names any more, show
 _TABLES = {"meta", "contracts", "entries", "orphans", "files", "withdrawn"}
 
 
+# (ours, agreement, owner) of an aggregate entry; (None, None, owner) for an owner's name
+Touch = tuple[int | None, str | None, str]
+
+
 class StoreDamaged(Exception):
     """The store cannot be trusted (found while reading it): recover it from its backup."""
 
@@ -451,6 +455,10 @@ class BuildStore:
         self.notes: list[str] = []
         self.migrated = False  # legacy state files to remove once this build has committed
         self._rows: dict[str, CachedContract] | None = None  # as read when it was checked
+        # what this build changed in the aggregates: (ours, agreement, owner) of every entry
+        # removed or added, and (None, None, owner) for an owner named or no longer named;
+        # an aggregate none of these fall in holds the same entries as when last written
+        self.touched: set[Touch] = set()
 
     # -- opening --------------------------------------------------------------------------
 
@@ -622,7 +630,25 @@ class BuildStore:
         unpack_stamps(blob, f"contract {contract_id}")  # damage is found here, not in a worker
         return bytes(blob)
 
+    def _touch_entries(self, contract_id: str) -> None:
+        """Note what the aggregates lose when this contract's entries are replaced or removed
+        (its owners too: their names head their feeds)."""
+        self.touched.update(self._run("SELECT DISTINCT ours, agreement, owner FROM entries "
+                                      "WHERE contract = ?", (contract_id,)))
+        for (owners,) in self._run("SELECT owners FROM contracts WHERE id = ?", (contract_id,)):
+            self._touch_owners(owners)
+
+    def _touch_owners(self, owners: object) -> None:
+        try:
+            named = json.loads(str(owners))
+            self.touched.update((None, None, str(pair[0])) for pair in named)
+        except (ValueError, TypeError, IndexError, KeyError, RecursionError):
+            raise StoreDamaged("a contract's owners cannot be read") from None
+
     def put_contract(self, row: ContractRow, entries: list[EntryRow]) -> None:
+        self._touch_entries(row.id)
+        self.touched.update((int(e.ours), e.agreement, e.owner) for e in entries)
+        self.touched.update((None, None, slug) for slug, _ in row.owners)
         # another contract may have held this log name (a log renamed to another's old name)
         self._run("UPDATE contracts SET log_name = NULL WHERE log_name = ? AND id != ?",
                   (row.log_name, row.id))
@@ -644,6 +670,7 @@ class BuildStore:
 
     def mark_removed(self, contract_id: str, since: datetime, stamps: bytes) -> None:
         """The contract's log is gone: out of the aggregates, its cache no longer valid."""
+        self._touch_entries(contract_id)
         self._run("UPDATE contracts SET log_name = NULL, removed_since = ?, valid_until = ?, "
                   "stamps = ? WHERE id = ?", (micros(since), micros(since), stamps, contract_id))
         self._run("DELETE FROM entries WHERE contract = ?", (contract_id,))
@@ -667,6 +694,7 @@ class BuildStore:
         return None if row is None or row[0] is None else moment(int(row[0]))
 
     def forget(self, contract_id: str) -> None:
+        self._touch_entries(contract_id)
         self._run("DELETE FROM contracts WHERE id = ?", (contract_id,))
         self._run("DELETE FROM entries WHERE contract = ?", (contract_id,))
 
@@ -685,9 +713,14 @@ class BuildStore:
     # -- aggregates -----------------------------------------------------------------------
 
     def aggregate_sizes(self, where: str, args: tuple[Any, ...]) -> Iterator[tuple[int, int]]:
-        """(size, last_modified) of each entry of an aggregate, in the feed's order."""
+        """(size, last_modified) of each entry of an aggregate, in the feed's order (read
+        lazily: a capped aggregate reads only as far as its cap)."""
         yield from self._run(f"SELECT size, last_modified FROM entries WHERE {where} "
                              "ORDER BY due, key", args)
+
+    def aggregate_count(self, where: str, args: tuple[Any, ...]) -> int:
+        row = self._run(f"SELECT count(*) FROM entries WHERE {where}", args).fetchone()
+        return int(row[0])
 
     def aggregate_blocks(self, where: str, args: tuple[Any, ...], limit: int
                          ) -> Iterator[bytes]:
@@ -724,14 +757,26 @@ class BuildStore:
             self._run("INSERT OR REPLACE INTO files VALUES (?, ?)", (name, identity))
 
     def aggregate_warnings(self) -> list[str]:
+        return list((self.aggregate_warnings_by_file() or {}).values())
+
+    def aggregate_warnings_by_file(self) -> dict[str, str] | None:
+        """The warning each aggregate file was written with (a capped one says so), in the
+        order they were written; None from a store written before they were kept by file."""
         row = self._run("SELECT value FROM meta WHERE name = 'aggregate warnings'").fetchone()
+        if row is None:
+            return {}
         try:
-            return [str(w) for w in json.loads(row[0])] if row is not None else []
+            value = json.loads(row[0])
         except (ValueError, TypeError, RecursionError):
             raise StoreDamaged("the aggregates' warnings cannot be read") from None
+        if isinstance(value, list):
+            return None  # the earlier form: every aggregate is written again once
+        if not isinstance(value, dict):
+            raise StoreDamaged("the aggregates' warnings cannot be read")
+        return {str(name): str(warning) for name, warning in value.items()}
 
-    def set_aggregate_warnings(self, warnings: list[str]) -> None:
-        if warnings != self.aggregate_warnings():
+    def set_aggregate_warnings(self, warnings: dict[str, str]) -> None:
+        if warnings != self.aggregate_warnings_by_file():
             self._run("INSERT OR REPLACE INTO meta VALUES ('aggregate warnings', ?)",
                       (json.dumps(warnings),))
 

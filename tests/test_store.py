@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from folders import snapshot
 
-from deadlines import api
+from deadlines import aggregates, api
 from deadlines import build as build_module
 from deadlines.cli import cli
 from deadlines.feeds import FeedOptions
@@ -402,3 +402,55 @@ def test_the_folder_of_a_killed_first_build_is_removed_by_the_next(tmp_path: Pat
     (left / "contracts" / "half.ics").write_bytes(b"BEGIN:VCALENDAR")
     build_module.build(events, tmp_path / "feeds", AS_OF, jobs=1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["events", "feeds"]
+
+
+def test_a_rebuild_writes_only_the_aggregates_its_changes_fall_in(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An aggregate none of whose entries changed is not read or written again (the other
+    agreements' parts, the other owners' feeds). Two folders go through the same builds: one
+    leaving such aggregates alone, one writing every aggregate every time; their feeds must be
+    the same bytes at every step. The aggregates are capped at 20 kB, so that they are split by
+    agreement and some parts are capped too: records, days passing, an owner renamed, a log
+    removed and its grace period running out."""
+    events = portfolio(tmp_path / "events", copies=2)
+    options = FeedOptions(max_feed_bytes=20_000)
+    skipping, writing = tmp_path / "skipping", tmp_path / "writing"
+    written: list[str] = []
+    real_write = aggregates._write_one
+
+    def spy(store: object, out: Path, scope: str, *args: object, **kwargs: object) -> None:
+        if out == skipping:
+            written.append(scope)
+        real_write(store, out, scope, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(aggregates, "_write_one", spy)
+
+    def both(moment: datetime) -> list[str]:
+        written.clear()
+        build_module.build(events, skipping, moment, options, jobs=1)
+        with monkeypatch.context() as always:
+            always.setattr(aggregates._Unchanged, "keep", lambda *args: False)
+            build_module.build(events, writing, moment, options, jobs=1)
+        assert feeds(skipping) == feeds(writing), moment
+        return sorted(written)
+
+    both(AS_OF)  # a first build (into a private folder, renamed into place)
+    assert both(AS_OF) == []  # nothing changed: nothing read
+    api.record(str(events / "kiwi-freshhawk-0.yaml"), "incident_identified",
+               "2026-05-31T09:00")
+    # the incident sets off duties and rights on both sides: all, ours and theirs, their
+    # freshhawk parts, desk 0's feed; nothing of desk 1 or of another agreement
+    assert both(AS_OF) == ["all", "all:freshhawk-standard", "ours", "ours:freshhawk-standard",
+                           "owner:desk0@example.org", "theirs", "theirs:freshhawk-standard"]
+    moment = AS_OF
+    for _ in range(4):
+        moment += timedelta(days=1, hours=5)
+        both(moment)
+    log = events / "lumen-bcr-1.yaml"
+    log.write_text(log.read_text(encoding="utf-8").replace("Desk 1 <", "Desk One <"),
+                   encoding="utf-8")
+    assert "owner:desk1@example.org" in both(moment)
+    (events / "kiwi-freshhawk-0.yaml").unlink()
+    for _ in range(4):
+        both(moment)
+        moment += timedelta(days=5)
