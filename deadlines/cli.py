@@ -748,10 +748,24 @@ def serve(events_dir: str, host: str, port: int, tokens: str, out: str, public_u
     from .feeds import FeedOptions
     from .server import serve as run
 
+    _check_host(host, port)
     run(events_dir, host=host, port=port, tokens=tokens, out=out, public_url=public_url,
         options=FeedOptions(lang=lang, max_feed_bytes=max_feed_bytes,
                             aggregate_past_days=aggregate_past_days,
                             aggregate_days_ahead=aggregate_days_ahead), jobs=jobs)
+
+
+def _check_host(host: str, port: int) -> None:
+    """A host that names no address (999.1.1.1, a misspelt name) is the user's mistake, said
+    before the server starts (waitress would raise a bare ValueError)."""
+    import socket
+
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise DeadlinesError(f"{host!r} is not an address this machine can listen on "
+                             f"({reason})", field="--host") from None
 
 
 @cli.group(short_help="Manage the tokens that open subscribed feeds.")

@@ -477,6 +477,19 @@ def test_serve_refuses_a_port_out_of_range(tmp_path: Path, port: str) -> None:
     assert "Traceback" not in done.stderr and "serving" not in done.stderr
 
 
+@pytest.mark.parametrize("host", ["999.1.1.1", "a b", "example.invalid"])
+def test_serve_refuses_a_host_that_names_no_address(tmp_path: Path, host: str) -> None:
+    """A host that is no address (waitress's bare ValueError used to be exit 3): exit 2, one
+    line naming --host."""
+    done = subprocess.run(
+        [sys.executable, "-m", "deadlines", "serve", str(ROOT / "events"), "--host", host,
+         "--port", "0", "--tokens", str(tmp_path / "t.json"), "--out", str(tmp_path / "f")],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"deadlines: error: --host: {host!r} is not an address")
+    assert len(done.stderr.splitlines()) == 1
+
+
 def test_serve_on_a_busy_port_is_exit_2(tmp_path: Path) -> None:
     """A port already taken: exit 2 with one line saying so, no traceback."""
     with socket.socket() as taken:
