@@ -626,8 +626,11 @@ class Workers:
                 if not _PRELOADED:
                     context.set_forkserver_preload(["deadlines.contractfeed"])
                     _PRELOADED = True
+            # a forked worker's parent is this process: it checks that it still is once it
+            # has asked to die with it (a fork server's workers have the server for parent)
+            parent = os.getpid() if context.get_start_method() == "fork" else None
             self._pool = ProcessPoolExecutor(self.jobs, mp_context=context,
-                                             initializer=_die_with_parent)
+                                             initializer=_die_with_parent, initargs=(parent,))
         return self._pool
 
     def run(self, fn: Callable[[T], R], items: list[T], discard: Callable[[R], None]
@@ -692,9 +695,12 @@ def _workers_can_start() -> bool:
     return spec is not None or path is None or os.path.exists(path)
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int | None = None) -> None:
     """A worker ends with the process that started it (Linux): a build killed with -9 leaves
-    no worker writing temporaries after the next build has cleaned up."""
+    no worker writing temporaries after the next build has cleaned up, nor holding the
+    folder's lock. The signal is asked for once the worker runs: a parent killed before that
+    would leave it waiting forever for work, so it checks that `parent` is still its parent
+    after asking."""
     try:
         import ctypes
 
@@ -702,3 +708,5 @@ def _die_with_parent() -> None:
         libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
     except (OSError, AttributeError):
         pass  # elsewhere: the temporaries carry the build's pid and go at the next build
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)  # the build died before this worker started: nobody will give it work

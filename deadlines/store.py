@@ -355,6 +355,7 @@ def _inspect(path: Path, *, readonly: bool) -> tuple[str | None, dict[str, Cache
     try:
         conn = _connect(path, readonly=readonly)
     except sqlite3.Error as exc:
+        _raise_if_disk_full(path)
         return f"damaged ({exc})", {}
     try:
         check = [row[0] for row in conn.execute("PRAGMA quick_check")]
@@ -369,9 +370,18 @@ def _inspect(path: Path, *, readonly: bool) -> tuple[str | None, dict[str, Cache
             return f"not a version {SCHEMA_VERSION} build store", {}
         return None, _check_values(conn)
     except (sqlite3.Error, StoreDamaged) as exc:
+        if isinstance(exc, sqlite3.Error):
+            _raise_if_disk_full(path)
         return f"damaged ({exc})", {}
     finally:
         conn.close()
+
+
+def _raise_if_disk_full(path: Path) -> None:
+    """SQLite says "disk I/O error" when it cannot even write its shared-memory index on a full
+    disk: that is the environment (exit 2), not a damaged store to replace by its backup."""
+    if _disk_full(path):
+        raise EnvironmentFault(f"no space left on device reading the build store {path}")
 
 
 def _disk_full(path: Path) -> bool:

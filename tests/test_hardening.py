@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -24,6 +25,7 @@ from hypothesis import strategies as st
 
 from deadlines import api
 from deadlines import build as build_module
+from deadlines import store as store_module
 from deadlines.cli import cli
 from deadlines.errors import DeadlinesError
 from deadlines.eventlog import load
@@ -508,6 +510,43 @@ def test_a_full_disk_is_exit_2_and_leaves_the_old_feeds(tmp_path: Path,
     assert "no space left on device writing" in err and "feeds/" in err
     assert snapshot(out) == before
     assert not list(out.rglob("*.tmp"))
+
+
+def test_a_store_unreadable_on_a_full_disk_is_exit_2_not_damage(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a full disk SQLite cannot write its shared-memory index and says "disk I/O error"
+    when the store is opened (seen on a full tmpfs): the disk is full, the store is whole;
+    exit 2 saying so, not "damaged ... remove both to start afresh", and nothing replaced."""
+    events, out = tmp_path / "events", tmp_path / "feeds"
+    write_log(events)
+    api.build(str(events), str(out), as_of=api.parse_as_of(AS_OF))
+    before = snapshot(out)
+
+    def no_room(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(store_module, "_connect", no_room)
+    monkeypatch.setattr(store_module, "_disk_full", lambda path: True)
+    code, _, err = run("build", str(events), "--out", str(out), "--as-of", AS_OF)
+    monkeypatch.undo()
+    assert code == 2 and err.count("\n") == 1
+    assert "no space left on device reading the build store" in err
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize(("parent_is_alive", "status"), [(True, 0), (False, 1)])
+def test_a_worker_whose_build_died_before_it_started_ends(parent_is_alive: bool,
+                                                          status: int) -> None:
+    """A build killed with -9 between starting a worker and the worker asking to die with it
+    left the worker waiting for work forever (holding the folder's lock): a worker checks its
+    parent is still the build once it has asked."""
+    build_pid = os.getpid() if parent_is_alive else 1  # pid 1 stands for "another parent"
+    child = os.fork()
+    if child == 0:
+        build_module._die_with_parent(build_pid)
+        os._exit(0)
+    _, wait_status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(wait_status) == status
 
 
 def test_a_read_only_output_is_exit_2(tmp_path: Path) -> None:
