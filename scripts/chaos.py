@@ -16,7 +16,8 @@ kills      a portfolio of CONTRACTS logs; KILLS builds killed with SIGKILL at ra
            over: each read must be a whole calendar (`BEGIN:VCALENDAR` ... `END:VCALENDAR\\r\\n`)
            or a store that opens whole; then one clean build, whose feeds and stamps must equal
            those of a fresh build of the same logs into an empty folder, with no `*.tmp` left
-                                        -> partial feeds seen, stale feeds, temporaries left
+                                        -> partial feeds seen, stale feeds, temporaries left,
+                                           orphaned workers
 disk       a small tmpfs mounted as the feed folder (root only; skipped with the reason
            otherwise), filled so that builds hit ENOSPC at many points (a sweep of free space, then
            a bisection towards the smallest space that fits): a build that does not fit must exit
@@ -134,7 +135,7 @@ class Report:
             ("revokes undone", True),
             ("builds killed", False), ("builds done before their kill", False),
             ("feed reads", False), ("partial feeds seen", True), ("partial state seen", True),
-            ("stale feeds", True), ("temporaries left", True),
+            ("stale feeds", True), ("temporaries left", True), ("orphaned workers", True),
             ("disk-full builds", False), ("disk-full faults mishandled", True),
             ("requests", False), ("requests failed", True),
             ("half-open sockets", False), ("GET latency, 200 half-open", False),
@@ -430,6 +431,25 @@ class Chaos:
                                 f"from a fresh build of the same logs ({fresh}): "
                                 f"{', '.join(stale[:10])}")
 
+    def count_orphans(self, what: str, folder: Path) -> None:
+        """Build workers left alive by a killed build (adopted by init, their command line the
+        build's, naming `folder`): each would wait forever, holding the folder's lock."""
+        orphans = []
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == 1 and str(folder) in command and " build " in command:
+                orphans.append(int(proc.name))
+        self.report.add("orphaned workers", len(orphans))
+        if orphans:
+            self.report.problem("orphaned workers", f"{what}: pids {orphans[:10]}")
+            for pid in orphans:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+
     def count_temporaries(self, what: str, *folders: Path) -> None:
         left = temporaries(*folders)
         self.report.add("temporaries left", len(left))
@@ -562,9 +582,14 @@ class Chaos:
         events, out = base / "events", base / "feeds"
         logs = portfolio(events, self.settings.contracts, self.rng, "k")
         first = self.cli.run("build", str(events), "--out", str(out), "--as-of", AS_OF)
-        span = max(first.seconds, 0.5)
         self.report.set("clean build, kills portfolio", first.seconds, "s",
                         f"{self.settings.contracts} logs")
+        # the builds killed below are incremental (one record each): kills are timed within
+        # one of those, not within the first build, which takes far longer
+        self.cli.run("record", str(logs[0]), "breach_notice", "--at", AS_OF_DATE.isoformat(),
+                     "--id", "kill-timing")
+        timing = self.cli.run("build", str(events), "--out", str(out), "--as-of", AS_OF)
+        span = max(timing.seconds, 0.2)
         reader = FeedReader(out, self.report)
         reader.start()
         recorded: list[tuple[Path, str]] = []
@@ -598,6 +623,7 @@ class Chaos:
         self.report.add("builds killed", killed)
         self.cli.run("build", str(events), "--out", str(out), "--as-of", AS_OF)
         self.count_temporaries("after the kills and one clean build", out, events)
+        self.count_orphans("after the kills", events)
         self.compare_with_fresh(events, out, base / "fresh", "after the kills")
         self.report.add("records attempted", attempts)
         lost = [(log, i) for log, i in recorded if i not in (event_ids(log) or [])]
@@ -760,9 +786,11 @@ class Chaos:
                     if self.rng.random() < 0.8:
                         attempts += 1
                         event_id = f"srv-{attempts}"
+                        # 10 days ago: every agreement's cure (10 days to a month) then
+                                        # falls within the 30 days ahead the all feed holds
                         done = self.cli.run("record", str(self.rng.choice(recorded_into)),
                                             "breach_notice", "--at",
-                                            (today - timedelta(days=1)).isoformat(), "--id",
+                                            (today - timedelta(days=10)).isoformat(), "--id",
                                             event_id)
                         if done.code == 0:
                             recorded.append(event_id)
