@@ -18,7 +18,8 @@ from .api import due_iso
 from .engine import Computation, owed_by
 from .rows import Row
 
-COLUMNS = ("contract", "rule", "due", "status", "owner", "actor", "clause", "action")
+# region last: the agreement's region the dates were counted for (empty where it has none)
+COLUMNS = ("contract", "rule", "due", "status", "owner", "actor", "clause", "action", "region")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -40,7 +41,7 @@ def status_csv(rows: Iterable[Row]) -> str:
     """One line per deadline `status` lists; `status` is what the table shows first (missed,
     late or due-within)."""
     return to_csv((r.contract, r.rule + (f" ({r.severity})" if r.severity else ""), r.due,
-                   r.alert, r.owner, r.actor, f"{r.agreement} {r.clause}", r.action)
+                   r.alert, r.owner, r.actor, f"{r.agreement} {r.clause}", r.action, r.region)
                   for r in rows)
 
 
@@ -57,5 +58,6 @@ def compute_csv(result: Computation) -> str:
         owner = result.owners.for_rule(d.rule.id) if result.owners is not None else None
         lines.append((result.contract or "", rule, due_iso(d.due, result.settings), "",
                       str(owner) if owner is not None else "", actor,
-                      f"{result.rulebook.id} {d.rule.source.clause}", d.rule.action))
+                      f"{result.rulebook.id} {d.rule.source.clause}", d.rule.action,
+                      result.settings.region))
     return to_csv(lines)

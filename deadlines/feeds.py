@@ -257,7 +257,10 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
         for alt in t.deadline.alternatives:
             alt_due = alt.due.isoformat() if alt.due is not None else labels["no_date"]
             lines.append(f"- {alt.reading}: {alt_due}")
-    lines.append(f"{labels['contract']}: {contract.id} ({contract.agreement})")
+    # the region changes an agreement's counts (Aircall's support hours): always said
+    region = log.settings.region
+    where = f", {labels['region']} {region}" if region is not None else ""
+    lines.append(f"{labels['contract']}: {contract.id} ({contract.agreement}{where})")
     cancelled = t.status in CANCELLED_STATUSES
     alarms: tuple[tuple[timedelta, str], ...] = ()
     if t.status is Status.PENDING:

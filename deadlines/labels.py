@@ -10,6 +10,7 @@ from __future__ import annotations
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {
+        "region": "region",
         "who": "Who must act", "owner": "Owner", "ours": "our side",
         "theirs": "the counterparty",
         "what": "What", "if_missed": "If missed", "status": "Status", "due": "Due",
@@ -68,6 +69,7 @@ LABELS: dict[str, dict[str, str]] = {
         "page.status.closed": "period ended",
     },
     "fr": {
+        "region": "région",
         "who": "Qui doit agir", "owner": "Responsable", "ours": "notre partie",
         "theirs": "le cocontractant",
         "what": "Quoi", "if_missed": "Si le délai est manqué", "status": "Statut",

@@ -37,14 +37,14 @@ def test_status_as_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     code, out, _ = run("status", "--as-of", "2026-11-26", "--format", "csv")
     assert code == 0
-    assert out.startswith("contract,rule,due,status,owner,actor,clause,action\r\n")
+    assert out.startswith("contract,rule,due,status,owner,actor,clause,action,region\r\n")
     assert out.endswith("\r\n") and "\n" not in out.replace("\r\n", "")  # RFC 4180 line ends
     rows = read_csv(out)
     assert rows[2] == [
         "acme-freshhawk", "incident-report", "2026-11-23", "missed", "", "provider",
         "freshhawk-enterprise Annexe A (réponse aux incidents) (ii)",
         "Give the customer a written report on the Incident (nature, impact, investigation "
-        "and corrective measures)."]
+        "and corrective measures).", ""]  # FreshHawk counts no region
     assert rows[3][:4] == ["acme-freshhawk", "support-update (major)",
                            "2026-11-25T11:05:00+01:00", "missed"]
     assert [r[3] for r in rows[1:]] == ["missed", "missed", "missed", "due-within",
@@ -59,13 +59,26 @@ def test_compute_as_csv() -> None:
                        "--format", "csv")
     assert code == 0
     assert read_csv(out) == [
-        ["contract", "rule", "due", "status", "owner", "actor", "clause", "action"],
+        ["contract", "rule", "due", "status", "owner", "actor", "clause", "action", "region"],
         ["", "cure", "2026-04-01", "", "", "provider", "freshhawk-standard 8.5",
-         "Remedy the breach described in the customer's written notice."],
+         "Remedy the breach described in the customer's written notice.", ""],
         ["", "terminate-for-cause", "2026-04-02", "", "", "customer", "freshhawk-standard 8.5",
          "Terminate the agreement for cause (the breach was not remedied within the cure "
-         "period)."],
+         "period).", ""],
     ]
+
+
+def test_csv_says_the_region_the_dates_were_counted_for() -> None:
+    """Aircall counts support hours by region: a count without --region uses the default
+    (other), and the CSV says so on every row, as the text and JSON outputs do."""
+    code, out, _ = run("compute", "aircall", "support_request", "2026-03-02T10:00",
+                       "--severity", "critical", "--format", "csv")
+    assert code == 0
+    rows = read_csv(out)
+    assert rows[0][-1] == "region" and {r[-1] for r in rows[1:]} == {"other"}
+    code, out, _ = run("compute", "aircall", "support_request", "2026-03-02T10:00",
+                       "--severity", "critical", "--region", "eu", "--format", "csv")
+    assert {r[-1] for r in read_csv(out)[1:]} == {"eu"}
 
 
 def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text() -> None:
