@@ -16,8 +16,9 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from . import rulebookcache
 from .errors import DeadlinesError
 from .periods import Period
 from .vocabulary import (
@@ -32,7 +33,9 @@ from .vocabulary import (
     Kind,
     Roll,
 )
-from .yamlsource import Located, load_path
+
+if TYPE_CHECKING:
+    from .yamlsource import Located
 
 RULEBOOK_DIR = Path(__file__).parent / "rulebooks"
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -261,7 +264,19 @@ def _load_file(path: str) -> Rulebook:
     cached = _CACHE.get(path)
     if cached is not None and all(_version(p) == v for p, v in cached[0]):
         return cached[1]
-    book, files = _read(load_path(path))
+    # The parsed rulebook from the disk cache if it holds these very bytes (a one-off command
+    # then imports no YAML parser); the bytes are read before parsing, and the entry written
+    # only if the file still holds them after, so that it never keys bytes that were not parsed.
+    data = rulebookcache.read_bytes(path)
+    hit = rulebookcache.load(path, data) if data is not None else None
+    if hit is not None:
+        book, files = hit
+    else:
+        from .yamlsource import load_path
+
+        book, files = _read(load_path(path))
+        if data is not None and rulebookcache.read_bytes(path) == data:
+            rulebookcache.store(path, data, book, files)
     versions = tuple((p, v) for p in files if (v := _version(p)) is not None)
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
@@ -275,6 +290,8 @@ def source_files(book: Rulebook) -> tuple[str, ...]:
     cached = _CACHE.get(book.path)
     if cached is not None and cached[1] is book:
         return tuple(p for p, _ in cached[0])
+    from .yamlsource import load_path
+
     return tuple(_read(load_path(book.path))[1])
 
 
