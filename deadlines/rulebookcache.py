@@ -23,11 +23,12 @@ so a file planted in the cache folder cannot run code.
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import importlib
 import io
 import os
-import pickle
 import sys
+from _pickle import Unpickler, UnpicklingError  # pickle's C half: see _sha256_function
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,11 +63,26 @@ _ALLOWED = {
 }
 
 
-class _Refused(pickle.UnpicklingError):
+def _sha256_function() -> Callable[[bytes], Any]:
+    """The C modules behind `hashlib.sha256` and `pickle`: `import hashlib` (which loads
+    OpenSSL) and `import pickle` add about 4 ms to a one-off command that only reads an entry.
+    Writing one imports `pickle` itself."""
+    try:
+        return importlib.import_module("_sha256").sha256  # type: ignore[no-any-return]
+    except (ImportError, AttributeError):  # another Python, or one that names it otherwise
+        import hashlib
+
+        return hashlib.sha256
+
+
+_sha256 = _sha256_function()
+
+
+class _Refused(UnpicklingError):
     pass
 
 
-class _Unpickler(pickle.Unpickler):
+class _Unpickler(Unpickler):
     """Builds only the classes in `_ALLOWED`: never a function, never another module's class
     (what a hostile pickle would call to run code)."""
 
@@ -83,7 +99,7 @@ class _Unpickler(pickle.Unpickler):
 
 
 def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return str(_sha256(data).hexdigest())
 
 
 def _code_versions() -> list[tuple[str, int, int]]:
@@ -152,6 +168,8 @@ def store(path: str, data: bytes, book: Rulebook, files: list[str]) -> None:
             return
         parents.append((parent, _digest(parent_data)))
     entry = (_key(path, data), parents, list(files), book)
+    import pickle
+
     from .safeio import atomic_write
 
     with contextlib.suppress(DeadlinesError, OSError, pickle.PicklingError, TypeError,
