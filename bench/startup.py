@@ -59,7 +59,8 @@ except SystemExit:
     pass
 missing = [n for n, m in list(sys.modules.items())
            if getattr(m, "__cached__", None) and not os.path.exists(m.__cached__)]
-print(len(missing), *sorted(missing)[:5], file=sys.stderr)
+where = os.path.dirname(os.path.dirname(sys.modules["deadlines"].__file__))
+print(len(missing), *sorted(missing)[:5], f"(deadlines from {where})", file=sys.stderr)
 """
 
 
@@ -68,6 +69,7 @@ class Row:
     name: str
     cmd: list[str]
     env: dict[str, str]
+    cwd: str
     before: Callable[[], None] | None = None
     times: list[float] = field(default_factory=list)
 
@@ -78,7 +80,7 @@ class Row:
             self.before()
         start = time.perf_counter()
         child = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL, env=self.env)
+                                 stderr=subprocess.DEVNULL, env=self.env, cwd=self.cwd)
         _, status, usage = os.wait4(child.pid, 0)
         self.times.append(time.perf_counter() - start)
         child.returncode = os.waitstatus_to_exitcode(status)
@@ -99,9 +101,9 @@ def _emptier(folder: str) -> Callable[[], None]:
     return lambda: shutil.rmtree(folder, ignore_errors=True)
 
 
-def _missing_bytecode(py: str, args: list[str], env: dict[str, str]) -> str:
+def _missing_bytecode(py: str, args: list[str], env: dict[str, str], cwd: str) -> str:
     done = subprocess.run([py, "-c", PROBE, *args], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True, env=env, check=False)
+                          stderr=subprocess.PIPE, text=True, env=env, cwd=cwd, check=False)
     lines = done.stderr.strip().splitlines()
     return lines[-1] if lines else "?"
 
@@ -113,6 +115,10 @@ def main() -> None:
                         help="another checkout with its own .venv, timed in the same run")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="deadlines-bench-")
+    # Every command runs in an empty folder: `python -m deadlines` looks in the current folder
+    # first, and a checkout's folder would shadow the package each venv has installed.
+    cwd = os.path.join(work, "cwd")
+    os.mkdir(cwd)
     base = {k: v for k, v in os.environ.items() if not k.startswith("DEADLINES_")}
     # reading allowed, writing off: the bytecode written by the warm-up is what every run reads
     cached = dict(base, PYTHONDONTWRITEBYTECODE="1")
@@ -129,8 +135,9 @@ def main() -> None:
         targets.append((" [landed]", str(landed)))
 
     py = sys.executable
-    rows = [Row("python -c pass", [py, "-c", "pass"], cached),
-            Row('python -c "import click"  (baseline)', [py, "-c", "import click"], cached)]
+    rows = [Row("python -c pass", [py, "-c", "pass"], cached, cwd),
+            Row('python -c "import click"  (baseline)', [py, "-c", "import click"], cached,
+                cwd)]
     probes: list[str] = []
     for tag, target in targets:
         caches = os.path.join(work, f"caches{len(probes)}")
@@ -139,17 +146,18 @@ def main() -> None:
             warm = dict(cached, DEADLINES_CACHE_DIR=caches)
             for _ in range(2):  # writes the bytecode, then the caches with it in place
                 subprocess.run(full, stdout=subprocess.DEVNULL, env=dict(
-                    writing, DEADLINES_CACHE_DIR=caches), check=True)
-            probes.append(f"{label}{tag}: {_missing_bytecode(target, cmd, warm)}")
-            rows.append(Row(f"compute, {label}, warm caches{tag}", full, warm))
+                    writing, DEADLINES_CACHE_DIR=caches), cwd=cwd, check=True)
+            probes.append(f"{label}{tag}: {_missing_bytecode(target, cmd, warm, cwd)}")
+            rows.append(Row(f"compute, {label}, warm caches{tag}", full, warm, cwd))
             cold_dir = os.path.join(work, f"cold{len(rows)}")
             rows.append(Row(f"compute, {label}, cold caches{tag}", full,
-                            dict(cached, DEADLINES_CACHE_DIR=cold_dir), _emptier(cold_dir)))
+                            dict(cached, DEADLINES_CACHE_DIR=cold_dir), cwd,
+                            _emptier(cold_dir)))
     rows.append(Row('python -c "import click", no cached bytecode', [py, "-c", "import click"],
-                    recompiling, _emptier(empty)))
+                    recompiling, cwd, _emptier(empty)))
     rows.append(Row("compute, calendar days, warm caches, no cached bytecode",
                     [py, "-m", "deadlines", *CALENDAR_DAYS],
-                    dict(recompiling, DEADLINES_CACHE_DIR=os.path.join(work, "caches0")),
+                    dict(recompiling, DEADLINES_CACHE_DIR=os.path.join(work, "caches0")), cwd,
                     _emptier(empty)))
 
     for _ in range(args.runs):  # round robin: drift in the machine's load hits every row
@@ -161,7 +169,9 @@ def main() -> None:
           f"{sys.version.split()[0]}, load average {os.getloadavg()[0]:.1f}")
     print("bytecode: cached (written by a warm-up run, then read; writing off) unless the row "
           "says no cached bytecode (empty PYTHONPYCACHEPREFIX: everything compiled each run)")
-    print("modules imported without cached bytecode (should be 0): " + "; ".join(probes))
+    print("modules imported without cached bytecode (should be 0):")
+    for probe in probes:
+        print(f"  {probe}")
     print("wall: elapsed time; cpu: the command's user + system time (less sensitive to what "
           "else the machine runs); ratios to import click in the same bytecode state")
     click, click_cold = rows[1], rows[-2]
