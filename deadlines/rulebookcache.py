@@ -56,7 +56,6 @@ _ALLOWED = {
     "deadlines.rulebook": None,  # None: any class defined in that module
     "deadlines.periods": None,
     "deadlines.vocabulary": None,
-    "deadlines.calendars": None,
     "datetime": {"date", "datetime", "time", "timedelta", "timezone"},
     "zoneinfo": {"ZoneInfo"},
     "zoneinfo._zoneinfo": {"ZoneInfo"},
