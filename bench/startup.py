@@ -180,6 +180,10 @@ def main() -> None:
         ref = click_cold if "no cached bytecode" in row.name else click
         print(f"  {row.name:<58} {row.ms:6.1f} ms {row.ms / ref.ms:5.2f}x "
               f"{row.cpu_ms:6.1f} ms {row.cpu_ms / ref.cpu_ms:5.2f}x")
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    if load > cores:
+        print(f"  note: load average {load:.1f} on {cores} cores: other work shared the machine, "
+              "the wall times are the less reliable; compare the cpu column")
     for row in rows[2:]:
         if row.name.endswith("warm caches"):
             ratio, cpu_ratio = row.ms / click.ms, row.cpu_ms / click.cpu_ms
