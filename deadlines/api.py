@@ -78,11 +78,11 @@ def compute(agreement: str, event: str, when: object, *, severity: str | None = 
 
 def contract_log(path: str) -> ContractLog | None:
     """The event log at `path`, if it is one (a YAML file with a `contract:` section)."""
+    if not path.endswith((".yaml", ".yml")):
+        return None  # an agreement's id: no need to import the log's reader (or YAML)
     from .eventlog import parse
     from .yamlsource import load_path
 
-    if not path.endswith((".yaml", ".yml")):
-        return None
     try:
         doc = load_path(path)
     except DeadlinesError:

@@ -7,7 +7,6 @@ command that never needs one does not pay for it.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -131,9 +130,12 @@ def holidays_version() -> str:
     spec = find_spec("holidays")
     if spec is None or spec.origin is None:  # pragma: no cover - it is a dependency
         return "missing"
-    site = Path(spec.origin).parent.parent
-    for info in site.glob("holidays-*.dist-info"):
-        return info.name.removeprefix("holidays-").removesuffix(".dist-info")
+    site = os.path.dirname(os.path.dirname(spec.origin))
+    # a listing rather than a glob: the glob's pattern compiles a regular expression, a few ms
+    # of a one-off command
+    for name in sorted(os.listdir(site)):
+        if name.startswith("holidays-") and name.endswith(".dist-info"):
+            return name.removeprefix("holidays-").removesuffix(".dist-info")
     return "unknown"  # pragma: no cover - an unusual install; the cache still works per path
 
 
@@ -154,17 +156,42 @@ class Year:
     weekend: frozenset[date]
     workdays: frozenset[date]
 
-    def to_json(self) -> str:
-        return json.dumps({"holidays": {d.isoformat(): n for d, n in sorted(self.holidays.items())},
-                           "weekend": sorted(d.isoformat() for d in self.weekend),
-                           "workdays": sorted(d.isoformat() for d in self.workdays)},
-                          ensure_ascii=False)
+    # The cache file is plain lines, not JSON: `import json` is a cost a one-off command need
+    # not pay. A header names the layout, "end" closes the file (a truncated file is a miss);
+    # then one line per day: "H day name" a holiday, "W day" a weekend day, "K day" a weekend
+    # day declared a working day.
+    def to_lines(self) -> str | None:
+        """The cache file's text; None if a holiday's name would not fit on one line."""
+        if any("\n" in n or "\r" in n for n in self.holidays.values()):
+            return None
+        lines = [_CACHE_HEADER]
+        lines += [f"H {d.isoformat()} {n}" for d, n in sorted(self.holidays.items())]
+        lines += [f"W {d.isoformat()}" for d in sorted(self.weekend)]
+        lines += [f"K {d.isoformat()}" for d in sorted(self.workdays)]
+        lines.append("end")
+        return "\n".join(lines) + "\n"
 
     @classmethod
-    def from_json(cls, raw: Any) -> Year:
-        return cls({date.fromisoformat(k): str(v) for k, v in raw["holidays"].items()},
-                   frozenset(date.fromisoformat(d) for d in raw["weekend"]),
-                   frozenset(date.fromisoformat(d) for d in raw["workdays"]))
+    def from_lines(cls, text: str) -> Year:
+        """A year from a cache file's text; ValueError if it is not one, whole."""
+        lines = text.split("\n")
+        if lines[0] != _CACHE_HEADER or lines[-2:] != ["end", ""]:
+            raise ValueError("not a holiday cache file, or a truncated one")
+        holidays: dict[date, str] = {}
+        weekend: set[date] = set()
+        workdays: set[date] = set()
+        for line in lines[1:-2]:
+            tag, day = line[:2], date.fromisoformat(line[2:12])
+            if tag == "H " and line[12:13] == " ":
+                holidays[day] = line[13:]
+            elif tag in ("W ", "K ") and len(line) == 12:
+                (weekend if tag == "W " else workdays).add(day)
+            else:
+                raise ValueError(f"not a holiday cache line: {line!r}")
+        return cls(holidays, frozenset(weekend), frozenset(workdays))
+
+
+_CACHE_HEADER = "deadlines holiday cache, days layout 2"
 
 
 @dataclass
@@ -172,7 +199,7 @@ class BusinessCalendar:
     """Business days of one calendar spec.
 
     Holidays, the weekend and the weekend's working days come from the `holidays` package. Each
-    (country, categories, year) is also kept in a small JSON cache keyed by the installed
+    (country, categories, year) is also kept in a small cache file keyed by the installed
     `holidays` version, so that a one-off command does not pay for importing the package; the
     cache holds exactly what the package returned.
     """
@@ -213,7 +240,7 @@ class BusinessCalendar:
         # keyed by what the package is asked (the weekend a rule or a contract sets is applied
         # here, not there); "days" is the layout of the file (holidays, weekend, workdays)
         cats = "+".join(sorted(self.spec.categories))
-        name = f"{self.spec.code}_{cats}_{year}_days_holidays-{holidays_version()}.json"
+        name = f"{self.spec.code}_{cats}_{year}_days_holidays-{holidays_version()}.txt"
         return cache_dir() / "holidays" / name
 
     def _year(self, year: int) -> Year:
@@ -222,10 +249,12 @@ class BusinessCalendar:
             return table
         path = self._cache_path(year)
         try:
-            table = Year.from_json(json.loads(read_limited(path, 10_000_000, "cache file")))
-        except (DeadlinesError, ValueError, AttributeError, TypeError, KeyError):
+            table = Year.from_lines(read_limited(path, 10_000_000, "cache file").decode())
+        except (DeadlinesError, ValueError):  # missing, unreadable or not whole: a miss
             table = self._from_package(year)
-            _write_quietly(path, table.to_json())
+            text = table.to_lines()
+            if text is not None:
+                _write_quietly(path, text)
         self._years[year] = table
         return table
 

@@ -6,7 +6,6 @@ written); 3 internal error (a bug: one line, DEADLINES_DEBUG=1 shows the traceba
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -14,7 +13,7 @@ from typing import Any
 
 import click
 
-from . import api, authoring
+from . import api
 from .engine import Computation, Deadline, owed_by, who_words
 from .errors import EXIT_BAD_INPUT, DeadlinesError
 from .feedpolicy import AGGREGATE_DAYS_AHEAD, AGGREGATE_PAST_DAYS, MAX_FEED_BYTES
@@ -22,6 +21,14 @@ from .safeio import ENVIRONMENT_ERRNOS
 from .vocabulary import ALERT_STATES, DONE_EVENT, EITHER_PARTY, LANGUAGES, By, Roll
 
 EXIT_INTERNAL = 3
+
+
+# json (like the rulebook author's tools) is imported by the commands that use it, not by every
+# one-off `deadlines compute` (start-up time: bench/startup.py).
+def _dumps(value: Any, **options: Any) -> str:
+    import json
+
+    return json.dumps(value, **options)
 
 
 class _OneLineUsageError(click.ClickException):
@@ -159,7 +166,7 @@ def compute(agreement: str, event: str, when: str, by: str | None, tz: str | Non
                          calendar=calendar, roll=roll, by=by)
     _warn(result.warnings)
     if fmt == "json":
-        click.echo(json.dumps(api.computation_json(result), ensure_ascii=False, indent=2))
+        click.echo(_dumps(api.computation_json(result), ensure_ascii=False, indent=2))
         return
     if fmt == "ics":
         click.echo(api.compute_ics(result), nl=False)
@@ -239,7 +246,7 @@ def explain(agreement: str, event: str, when: str, rule_id: str, by: str | None,
     if fmt == "json":
         data = [api.deadline_json(d, result.settings, result.giver, result.owners)
                 for d in matches]
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(_dumps(data, ensure_ascii=False, indent=2))
         return
     for d in matches:
         click.echo(_explanation(d, result))
@@ -323,7 +330,7 @@ def rules(agreement: str | None, events_only: bool, fmt: str) -> None:
             raise DeadlinesError("--events needs an AGREEMENT")
         listing = api.agreements()
         if fmt == "json":
-            click.echo(json.dumps(listing, ensure_ascii=False, indent=2))
+            click.echo(_dumps(listing, ensure_ascii=False, indent=2))
             return
         rows = [[a["agreement"], a["timezone"], a["calendar"],
                  ", ".join(a["regions"]) + (f" (default {a['default_region']})"
@@ -336,7 +343,7 @@ def rules(agreement: str | None, events_only: bool, fmt: str) -> None:
         return
     info = api.agreement_info(agreement)
     if fmt == "json":
-        click.echo(json.dumps(info["events"] if events_only else info, ensure_ascii=False,
+        click.echo(_dumps(info["events"] if events_only else info, ensure_ascii=False,
                               indent=2))
         return
     if events_only:
@@ -394,6 +401,8 @@ def rulebook_check(file: str, text: str | None) -> None:
     `fulfilled_by` declared; and count each trigger once. With --text, find every quote at its
     lines. Prints one line on success; the first mistake as FILE:LINE: FIELD: ... (exit 2).
     """
+    from . import authoring  # deferred: only these commands need it
+
     click.echo(authoring.check(file, text).summary())
 
 
@@ -405,6 +414,8 @@ def rulebook_new(book_id: str) -> None:
     hours): `deadlines rulebook new acme-msa > acme-msa.yaml`. It passes `check` once every
     quote is written.
     """
+    from . import authoring  # deferred: only these commands need it
+
     click.echo(authoring.skeleton(book_id), nl=False)
 
 
@@ -433,7 +444,7 @@ def add(when: str, period: str, calendar: str | None, roll: str, tz: str, before
     _warn(warnings)
     due_text = api.due_iso(due, zone=tz)
     if fmt == "json":
-        click.echo(json.dumps({"due": due_text, "explanation": " ".join(steps)},
+        click.echo(_dumps({"due": due_text, "explanation": " ".join(steps)},
                               ensure_ascii=False, indent=2))
         return
     click.echo(due_text)
@@ -554,7 +565,7 @@ def status(events_dir: str, as_of: str | None, within: str, fmt: str, fail_on: s
                             owner=owner)
     rows = [row.json() for row in found]
     if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        click.echo(_dumps(rows, ensure_ascii=False, indent=2))
     elif fmt == "csv":
         from .csvio import status_csv
 

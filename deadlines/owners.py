@@ -21,6 +21,8 @@ SLUG_RE = re.compile(r"^[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})
 
 @dataclass(frozen=True)
 class Owner:
+    """Who answers for a contract's deadlines: an e-mail address and, maybe, a name."""
+
     address: str  # as written
     name: str = ""
 
@@ -36,15 +38,15 @@ class Owner:
 
 
 _ADDRESS = r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+"
-_OWNER_RE = re.compile(rf'^(?:"?(?P<name>[^<>@"]+?)"?\s*<(?P<address>{_ADDRESS})>'
-                       rf"|<?(?P<bare>{_ADDRESS})>?)$")
+_OWNER = (rf'^(?:"?(?P<name>[^<>@"]+?)"?\s*<(?P<address>{_ADDRESS})>'
+          rf"|<?(?P<bare>{_ADDRESS})>?)$")  # compiled on first use, not by every command
 
 
 def parse_owner(text: str) -> Owner:
     """`Dana Legal <dana@example.org>`, `"Legal, Team" <legal@example.org>` or
     `dana@example.org`; a DeadlinesError otherwise."""
     text = " ".join(str(text).split())
-    match = _OWNER_RE.match(text)
+    match = re.match(_OWNER, text)
     if match is None or not text.isprintable():
         raise DeadlinesError(f"{text!r} is not a name and an e-mail address such as "
                              "'Dana Legal <dana@example.org>'")
