@@ -167,6 +167,17 @@ def test_record_keeps_the_mode_of_a_private_log(tmp_path: Path) -> None:
     assert oct(log.stat().st_mode & 0o777) == "0o640"
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_record_keeps_the_owner_of_a_log(tmp_path: Path) -> None:
+    """A log owned by another user (root records into it from cron) stays theirs: the file
+    that replaces it is given the same owner and group."""
+    log = write_log(tmp_path)
+    os.chown(log, 65534, 65534)  # nobody:nogroup
+    api.record(str(log), "breach_cured", "2026-05-20", ref="breach-1")
+    assert (log.stat().st_uid, log.stat().st_gid) == (65534, 65534)
+    assert load(log).events[-1].type == "breach_cured"
+
+
 def test_record_keeps_a_crlf_file_crlf(tmp_path: Path) -> None:
     log = tmp_path / "hx.yaml"
     original = LOG.format(id="hx").replace("\n", "\r\n").encode()

@@ -284,6 +284,22 @@ def test_a_damaged_legacy_state_is_migrated_from_its_backup(tmp_path: Path) -> N
     assert_sequences_continue(old, (out / "contracts" / "kiwi-freshhawk.ics").read_bytes())
 
 
+@pytest.mark.parametrize("damage", [
+    b'{"version": 1, "entries": {"a": {"sequence": Infinity}}}',  # json reads Infinity
+    b'{"version": 1, "entries": {"a": {"last_modified": "9999-12-31T23:59:59+00:00"}}}',
+    b"[" * 100_000 + b"]" * 100_000,  # nesting past the parser's recursion limit
+])
+def test_a_legacy_state_with_values_out_of_range_is_migrated_from_its_backup(
+        tmp_path: Path, damage: bytes) -> None:
+    """Values that parse but cannot be stamps (they once gave exit 3 and blocked every
+    build): the state is damaged, and its backup is migrated instead, with a warning."""
+    events, out = legacy_copy(tmp_path)
+    (out / LEGACY_STATE).write_bytes(damage)
+    code, _, err = run("build", str(events), "--out", str(out), "--as-of", "2026-06-01")
+    assert code == 0, err
+    assert f"recovered from {LEGACY_BACKUP}" in err
+
+
 def test_a_legacy_state_damaged_with_its_backup_is_refused(tmp_path: Path) -> None:
     events, out = legacy_copy(tmp_path)
     for name in (LEGACY_STATE, LEGACY_BACKUP):
