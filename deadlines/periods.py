@@ -112,13 +112,25 @@ class Period:
         if period.unit not in SPAN_UNITS:
             raise DeadlinesError(f"{text!r}: {period.unit.value} need a business calendar; "
                                  "expected plain time such as 14d, 2w, 48h or 1 month")
+        if period.approx_days() > MAX_SPAN_DAYS:
+            # a window or a reminder of centuries is a typo, and would leave the calendar
+            raise DeadlinesError(f"{text!r}: expected at most 10 years")
         return period
+
+    def approx_days(self) -> float:
+        """About how many days the period spans (a month as 31 days): for bounds only."""
+        per_unit = {Unit.MINUTES: 1 / 1440, Unit.HOURS: 1 / 24, Unit.DAYS: 1, Unit.WEEKS: 7,
+                    Unit.MONTHS: 31, Unit.YEARS: 366}
+        return self.amount * per_unit.get(self.unit, 1)
 
     def __str__(self) -> str:
         word = self.unit.value
         if self.amount == 1:
             word = word[:-1]
         return f"{self.amount} {word}"
+
+
+MAX_SPAN_DAYS = 3_660  # `status --within` and reminders: 10 years at most
 
 
 def shift(instant: datetime, period: Period, backward: bool = False) -> datetime:

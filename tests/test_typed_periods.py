@@ -122,3 +122,21 @@ def test_a_rulebook_period_takes_the_short_form_too(mini: str, tmp_path: Path) -
     code, out, _ = run("compute", str(book), "breach_notice", "2026-03-02")
     assert code == 0
     assert "2026-04-01" in out
+
+
+def test_a_window_or_reminder_of_centuries_is_refused_at_its_option_or_field(
+        tmp_path: Path) -> None:
+    """99999 years once failed as "2026-12-02 +1199988 months is outside years 1-9999",
+    naming neither the option nor the log's line; windows and reminders stop at 10 years."""
+    code, _, err = run("status", EVENTS, "--within", "99999 years")
+    assert code == 2 and err == "deadlines: error: --within: '99999 years': expected at " \
+        "most 10 years\n"
+    assert run("status", EVENTS, "--as-of", "2026-11-26", "--within", "10 years")[0] == 0
+    events = tmp_path / "events"
+    events.mkdir()
+    (events / "c.yaml").write_text("contract:\n  id: r1\n  agreement: zuper\n"
+                                   "  start: 2026-01-01\n  reminders: [1d, 99999 years]\n"
+                                   "events: []\n", encoding="utf-8")
+    code, _, err = run("status", str(events))
+    assert code == 2
+    assert "c.yaml:5: contract.reminders[1]: '99999 years': expected at most 10 years" in err
