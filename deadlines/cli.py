@@ -151,6 +151,21 @@ def _warn(warnings: list[str]) -> None:
         click.echo(f"deadlines: warning: {message}", err=True)
 
 
+
+
+class _Folder(click.Path):
+    """--out: a folder, never the empty path (which would mean the current folder, and put
+    feeds and the store among whatever is there)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("expected a folder; an empty path would mean the current folder", param,
+                      ctx)
+        return super().convert(value, param, ctx)
+
+
+OUT_FOLDER = _Folder()
 @cli.command(short_help="Every deadline an event sets off under an agreement.",
              help="Every deadline EVENT at WHEN sets off under AGREEMENT.\n\n"
              f"{_LOOKUP_HELP}\n\n{_WHEN_HELP}")
@@ -482,7 +497,7 @@ def _feed_size_options(f: Any) -> Any:
              help="Regenerate the feed files from the event logs in EVENTS_DIR (quiet on "
              f"success, for cron).\n\n{_EVENTS_DIR_HELP}")
 @_events_dir
-@click.option("--out", default="feeds", show_default=True, type=click.Path(),
+@click.option("--out", default="feeds", show_default=True, type=OUT_FOLDER,
               help="Where the .ics files and their state file go.")
 @click.option("--as-of", default=None, help="Status as of this date or date-time (default: "
               "now; a date alone is 12:00 UTC).")
@@ -608,7 +623,7 @@ def status(events_dir: str, as_of: str | None, within: str, fmt: str, fail_on: s
              "used whenever the server offers it, and required unless the server is on "
              "loopback or --smtp-insecure is given.")
 @_events_dir
-@click.option("--out", default="feeds", show_default=True, type=click.Path(),
+@click.option("--out", default="feeds", show_default=True, type=OUT_FOLDER,
               help="The feeds' folder, where what was sent is kept (shared with `build`).")
 @click.option("--as-of", default=None, help="Date or date-time (default: now; a date alone is "
               "12:00 UTC).")
@@ -743,7 +758,7 @@ def import_(csv_file: str, events_dir: str, update: bool, verbose: bool) -> None
               help="Port to listen on (0 picks a free one).")
 @click.option("--tokens", default=".deadlines-tokens.json", show_default=True,
               type=click.Path(), help="The token file (`deadlines token create` fills it).")
-@click.option("--out", default="feeds", show_default=True, type=click.Path(),
+@click.option("--out", default="feeds", show_default=True, type=OUT_FOLDER,
               help="Where the feed files and their state live (shared with `build`).")
 @click.option("--public-url", default=None,
               help="Base URL people subscribe to, such as https://deadlines.example.org")

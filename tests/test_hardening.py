@@ -497,6 +497,17 @@ def test_out_pointing_at_a_file_is_exit_2(tmp_path: Path) -> None:
     assert target.read_text() == "keep me"
 
 
+@pytest.mark.parametrize("command", ["build", "serve", "notify"])
+def test_an_empty_out_is_refused_not_taken_for_the_current_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    """`--out ''` wrote the feeds and the store into the current folder."""
+    write_log(tmp_path / "events")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(command, "events", "--out", "")
+    assert code == 2 and err.count("\n") == 1 and "expected a folder" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events"]
+
+
 def test_a_full_disk_is_exit_2_and_leaves_the_old_feeds(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """ENOSPC in the middle of staging (simulated; scripts/chaos.py fills a real tmpfs)."""
