@@ -257,7 +257,7 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
         for alt in t.deadline.alternatives:
             alt_due = alt.due.isoformat() if alt.due is not None else labels["no_date"]
             lines.append(f"- {alt.reading}: {alt_due}")
-    # the region changes an agreement's counts (Aircall's support hours): always said
+    # the region changes an agreement's counts (support hours by region): always said
     region = log.settings.region
     where = f", {labels['region']} {region}" if region is not None else ""
     lines.append(f"{labels['contract']}: {contract.id} ({contract.agreement}{where})")
