@@ -18,6 +18,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 
 from .engine import (
     DEFAULT_HORIZON_MONTHS,
@@ -46,7 +47,13 @@ class Tracked:
     closed_at: datetime | None = None  # when it was fulfilled or withdrawn (UTC)
     changed_at: datetime | None = None  # latest fact that shaped it (UTC), for LAST-MODIFIED
 
-    @property
+    # The identity, the due instant and day and who gave the trigger are read many times per
+    # deadline (window, status, stamps, feeds, next change). They derive only from `log`,
+    # `deadline` and `trigger`, which are never reassigned once a Tracked is made (only the
+    # status, the fulfilment and the timestamps change), and a Deadline's due date, rule and
+    # occurrence never change either; so each is computed once, on first use.
+
+    @cached_property
     def key(self) -> str:
         """Identity: contract, rule (and severity), trigger, occurrence. Never the date."""
         rule = self.deadline.rule
@@ -56,7 +63,7 @@ class Tracked:
             parts.append(str(self.deadline.occurrence))
         return "/".join(parts)
 
-    @property
+    @cached_property
     def uid(self) -> str:
         digest = hashlib.sha256(self.key.encode("utf-8")).hexdigest()[:24]
         return f"{digest}@deadlines"
@@ -65,12 +72,12 @@ class Tracked:
     def due(self) -> Due | None:
         return self.deadline.due
 
-    @property
+    @cached_property
     def due_end(self) -> datetime | None:
         """The instant the deadline passes (a whole day ends at its midnight)."""
         return due_end(self.deadline.due, self.log)
 
-    @property
+    @cached_property
     def due_day(self) -> date | None:
         due = self.deadline.due
         if due is None:
@@ -79,7 +86,7 @@ class Tracked:
             return due.astimezone(self.log.settings.zone).date()
         return due
 
-    @property
+    @cached_property
     def giver(self) -> Giver:
         """Who gave the triggering notice or did the event (the log's `by`, else the
         rulebook's default for the event type with the contract's role)."""
