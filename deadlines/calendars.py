@@ -167,6 +167,13 @@ class Year:
                    frozenset(date.fromisoformat(d) for d in raw["workdays"]))
 
 
+# The years already read in this process, by their cache file's path. Every contract's log
+# makes its own BusinessCalendar, so without this each one read and parsed the same JSON files
+# again. The path names everything a table depends on (country, subdivision, categories, year,
+# the holidays version, the cache folder), and a Year is never changed once made.
+_YEARS: dict[Path, Year] = {}
+
+
 @dataclass
 class BusinessCalendar:
     """Business days of one calendar spec.
@@ -221,12 +228,16 @@ class BusinessCalendar:
         if table is not None:
             return table
         path = self._cache_path(year)
+        table = _YEARS.get(path)
+        if table is not None:
+            self._years[year] = table
+            return table
         try:
             table = Year.from_json(json.loads(read_limited(path, 10_000_000, "cache file")))
         except (DeadlinesError, ValueError, AttributeError, TypeError, KeyError):
             table = self._from_package(year)
             _write_quietly(path, table.to_json())
-        self._years[year] = table
+        self._years[year] = _YEARS[path] = table
         return table
 
     def _from_package(self, year: int) -> Year:
