@@ -17,6 +17,7 @@ import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,6 +48,8 @@ def clean_text(text: str) -> str:
 
 def one_line(text: str) -> str:
     """A summary or a name: one line, control characters removed."""
+    if text.isprintable():  # no control character nor line break: nothing for clean_text
+        return " ".join(text.split())
     return " ".join(clean_text(text).split())
 
 
@@ -109,7 +112,14 @@ class Entry:
     def content_hash(self) -> str:
         material = [self.summary, self.description, self.start.isoformat(), self.cancelled,
                     list(self.categories), [(str(t), d) for t, d in self.alarms]]
-        return hashlib.sha256(json.dumps(material, ensure_ascii=False).encode()).hexdigest()
+        return hashlib.sha256(_hash_json().encode(material).encode()).hexdigest()
+
+
+@cache
+def _hash_json() -> json.JSONEncoder:
+    """The encoder `json.dumps(material, ensure_ascii=False)` makes on every call (the same
+    text; a stored hash must never change), made once: it holds no state between calls."""
+    return json.JSONEncoder(ensure_ascii=False)
 
 
 def in_window(t: Tracked, as_of: datetime, options: FeedOptions,
@@ -307,9 +317,13 @@ def _either_words(t: Tracked, labels: dict[str, str]) -> str:
     return f": {whose}; {said}"
 
 
+@lru_cache(maxsize=16384)
 def _lead_time(reminder: str, begins: datetime, zone: ZoneInfo) -> timedelta:
     """How long before `begins` a reminder rings, on the contract's wall clock ('1 month'
-    before 1 March is 28 days, before 1 April 31 days)."""
+    before 1 March is 28 days, before 1 April 31 days). Memoised: a pure function of the
+    reminder's text, the instant and the zone (an aware datetime compares by its instant,
+    and only the instant is used: it is shown in `zone` first), and deadlines of many
+    contracts begin at the same midnights."""
     local = begins.astimezone(zone)
     return local - shift(local, reminder_period(reminder), backward=True)
 
