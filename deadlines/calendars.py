@@ -167,11 +167,13 @@ class Year:
                    frozenset(date.fromisoformat(d) for d in raw["workdays"]))
 
 
-# The years already read in this process, by their cache file's path. Every contract's log
-# makes its own BusinessCalendar, so without this each one read and parsed the same JSON files
-# again. The path names everything a table depends on (country, subdivision, categories, year,
-# the holidays version, the cache folder), and a Year is never changed once made.
-_YEARS: dict[Path, Year] = {}
+# The years already read in this process. Every contract's log makes its own BusinessCalendar,
+# so without this each one read and parsed the same JSON file again (and built its path). A
+# table is what the holidays package answers for a country and subdivision, categories and
+# year (the key), at the installed holidays version (fixed for the process; the cache file's
+# name holds it too): the same whichever cache folder it was read from. A Year is never
+# changed once made.
+_YEARS: dict[tuple[str, tuple[str, ...], int], Year] = {}
 
 
 @dataclass
@@ -227,17 +229,18 @@ class BusinessCalendar:
         table = self._years.get(year)
         if table is not None:
             return table
-        path = self._cache_path(year)
-        table = _YEARS.get(path)
+        key = (self.spec.code, tuple(sorted(self.spec.categories)), year)
+        table = _YEARS.get(key)
         if table is not None:
             self._years[year] = table
             return table
+        path = self._cache_path(year)
         try:
             table = Year.from_json(json.loads(read_limited(path, 10_000_000, "cache file")))
         except (DeadlinesError, ValueError, AttributeError, TypeError, KeyError):
             table = self._from_package(year)
             _write_quietly(path, table.to_json())
-        self._years[year] = _YEARS[path] = table
+        self._years[year] = _YEARS[key] = table
         return table
 
     def _from_package(self, year: int) -> Year:
