@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 FOLD_LIMIT = 74  # octets of content per physical line, as icalendar folds
 _CONTINUATION = 0b1100_0000
@@ -84,43 +85,62 @@ def vevent(*, uid: str, summary: str, description: str, start: date | datetime,
            stamp: datetime, created: datetime, sequence: int, cancelled: bool,
            categories: Sequence[str], alarms: Sequence[tuple[timedelta, str]]) -> bytes:
     """One VEVENT, properties in icalendar's canonical order (sorted=True)."""
-    # The fixed lines are constants, and the timestamp written twice is formatted once: a big
-    # build writes a few hundred thousand of these (same bytes as writing each line).
+    # Written as text lines and encoded once (a big build writes a few hundred thousand of
+    # these); only a line that may be longer than 74 octets is encoded on its own to be folded.
+    # The timestamp written twice is formatted once.
     stamp_text = utc_stamp(stamp)
-    out = [b"BEGIN:VEVENT\r\n", _line("SUMMARY", escape_text(summary))]
+    lines = ["BEGIN:VEVENT", f"SUMMARY:{escape_text(summary)}"]
     if isinstance(start, datetime):
-        out.append(_line("DTSTART", utc_stamp(start)))
+        lines.append(f"DTSTART:{utc_stamp(start)}")
     else:
-        out.append(f"DTSTART;VALUE=DATE:{start:%Y%m%d}\r\n"
-                   f"DTEND;VALUE=DATE:{start + timedelta(days=1):%Y%m%d}\r\n".encode())
-    out += [
-        _line("DTSTAMP", stamp_text),
-        _line("UID", escape_text(uid)),
-        _line("SEQUENCE", str(sequence)),
-        _line("CATEGORIES", ",".join(escape_text(c) for c in categories)),
-        _line("CREATED", utc_stamp(created)),
-        _line("DESCRIPTION", escape_text(description)),
-        _line("LAST-MODIFIED", stamp_text),
-        _CANCELLED if cancelled else _CONFIRMED,
+        lines += [f"DTSTART;VALUE=DATE:{start:%Y%m%d}",
+                  f"DTEND;VALUE=DATE:{start + timedelta(days=1):%Y%m%d}"]
+    lines += [
+        f"DTSTAMP:{stamp_text}",
+        f"UID:{escape_text(uid)}",
+        f"SEQUENCE:{sequence}",
+        f"CATEGORIES:{_categories(tuple(categories))}",
+        f"CREATED:{utc_stamp(created)}",
+        f"DESCRIPTION:{escape_text(description)}",
+        f"LAST-MODIFIED:{stamp_text}",
+        "STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED",
+        "TRANSP:TRANSPARENT",
     ]
     if alarms:
         base = uid.split("@")[0]
         domain = uid.split("@", 1)[1] if "@" in uid else ""
         for index, (trigger, text) in enumerate(alarms):
-            out += [
-                _ALARM_HEAD,
-                _line("DESCRIPTION", escape_text(text)),
-                _line("TRIGGER", duration(trigger)),
-                _line("UID", escape_text(f"{base}-alarm-{index}@{domain}")),
-                b"END:VALARM\r\n",
+            lines += [
+                "BEGIN:VALARM",
+                "ACTION:DISPLAY",
+                f"DESCRIPTION:{escape_text(text)}",
+                f"TRIGGER:{duration(trigger)}",
+                f"UID:{escape_text(f'{base}-alarm-{index}@{domain}')}",
+                "END:VALARM",
             ]
-    out.append(b"END:VEVENT\r\n")
-    return b"".join(out)
+    lines.append("END:VEVENT")
+    return _content(lines)
 
 
-_CANCELLED = b"STATUS:CANCELLED\r\nTRANSP:TRANSPARENT\r\n"
-_CONFIRMED = b"STATUS:CONFIRMED\r\nTRANSP:TRANSPARENT\r\n"
-_ALARM_HEAD = b"BEGIN:VALARM\r\nACTION:DISPLAY\r\n"
+def _content(lines: list[str]) -> bytes:
+    """Content lines, each folded as `fold` folds it and ended by CRLF: the same bytes as
+    `_line` gives line by line. A line of at most 74 ASCII characters needs no folding (and
+    str.isascii is a flag lookup); any other is encoded to count its octets, and folded when
+    longer (fold cuts only between UTF-8 characters, so the result decodes again)."""
+    for index, text in enumerate(lines):
+        if len(text) > FOLD_LIMIT or not text.isascii():
+            data = text.encode()
+            if len(data) > FOLD_LIMIT:
+                lines[index] = fold(data).decode()
+    lines.append("")
+    return "\r\n".join(lines).encode()
+
+
+@lru_cache(maxsize=1024)
+def _categories(categories: tuple[str, ...]) -> str:
+    # a handful of distinct tuples (agreement, side, kind, status) over a whole portfolio; the
+    # value depends on the strings alone
+    return ",".join(escape_text(c) for c in categories)
 
 
 # An empty window still needs one component (RFC 5545 3.6): the UTC time zone, invisible.
