@@ -86,10 +86,11 @@ def vevent(*, uid: str, summary: str, description: str, start: date | datetime,
            categories: Sequence[str], alarms: Sequence[tuple[timedelta, str]]) -> bytes:
     """One VEVENT, properties in icalendar's canonical order (sorted=True)."""
     # Written as text lines and encoded once (a big build writes a few hundred thousand of
-    # these); only a line that may be longer than 74 octets is encoded on its own to be folded.
-    # The timestamp written twice is formatted once.
+    # these). Lines of our own fixed shape (timestamps, dates, numbers, durations) are short
+    # ASCII; only those with a value from elsewhere go through `_fit`, which folds a line that
+    # passes 74 octets. The timestamp written twice is formatted once.
     stamp_text = utc_stamp(stamp)
-    lines = ["BEGIN:VEVENT", f"SUMMARY:{escape_text(summary)}"]
+    lines = ["BEGIN:VEVENT", _fit(f"SUMMARY:{escape_text(summary)}")]
     if isinstance(start, datetime):
         lines.append(f"DTSTART:{utc_stamp(start)}")
     else:
@@ -97,11 +98,11 @@ def vevent(*, uid: str, summary: str, description: str, start: date | datetime,
                   f"DTEND;VALUE=DATE:{start + timedelta(days=1):%Y%m%d}"]
     lines += [
         f"DTSTAMP:{stamp_text}",
-        f"UID:{escape_text(uid)}",
+        _fit(f"UID:{escape_text(uid)}"),
         f"SEQUENCE:{sequence}",
-        f"CATEGORIES:{_categories(tuple(categories))}",
+        _fit(f"CATEGORIES:{_categories(tuple(categories))}"),
         f"CREATED:{utc_stamp(created)}",
-        f"DESCRIPTION:{escape_text(description)}",
+        _fit(f"DESCRIPTION:{escape_text(description)}"),
         f"LAST-MODIFIED:{stamp_text}",
         "STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED",
         "TRANSP:TRANSPARENT",
@@ -113,27 +114,24 @@ def vevent(*, uid: str, summary: str, description: str, start: date | datetime,
             lines += [
                 "BEGIN:VALARM",
                 "ACTION:DISPLAY",
-                f"DESCRIPTION:{escape_text(text)}",
+                _fit(f"DESCRIPTION:{escape_text(text)}"),
                 f"TRIGGER:{duration(trigger)}",
-                f"UID:{escape_text(f'{base}-alarm-{index}@{domain}')}",
+                _fit(f"UID:{escape_text(f'{base}-alarm-{index}@{domain}')}"),
                 "END:VALARM",
             ]
-    lines.append("END:VEVENT")
-    return _content(lines)
-
-
-def _content(lines: list[str]) -> bytes:
-    """Content lines, each folded as `fold` folds it and ended by CRLF: the same bytes as
-    `_line` gives line by line. A line of at most 74 ASCII characters needs no folding (and
-    str.isascii is a flag lookup); any other is encoded to count its octets, and folded when
-    longer (fold cuts only between UTF-8 characters, so the result decodes again)."""
-    for index, text in enumerate(lines):
-        if len(text) > FOLD_LIMIT or not text.isascii():
-            data = text.encode()
-            if len(data) > FOLD_LIMIT:
-                lines[index] = fold(data).decode()
-    lines.append("")
+    lines.append("END:VEVENT\r\n")
     return "\r\n".join(lines).encode()
+
+
+def _fit(text: str) -> str:
+    """One content line folded as `fold` folds it (the same bytes as `_line` without its CRLF).
+    A line of at most 74 ASCII characters needs no folding (str.isascii is a flag lookup);
+    any other is encoded to count its octets, and folded when longer (fold cuts only between
+    UTF-8 characters, so the result decodes again)."""
+    if len(text) <= FOLD_LIMIT and text.isascii():
+        return text
+    data = text.encode()
+    return text if len(data) <= FOLD_LIMIT else fold(data).decode()
 
 
 @lru_cache(maxsize=1024)
