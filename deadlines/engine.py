@@ -10,6 +10,7 @@ import _thread
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from .calendars import BusinessCalendar, SupportSchedule
@@ -497,17 +498,8 @@ def _occurrences(rule: Rule, period: Period, align: Align, start: Moment, settin
             block_end = date(end_year, end_month0 + 1, 1) - timedelta(days=1)
             if block_start > last and number > extra:
                 break
-            name = f"{block_start:%B %Y}" if block == 1 else \
-                f"{fmt_day(block_start)} to {fmt_day(block_end)}"
-            steps = [
-                f"Recurring every calendar {'month' if block == 1 else f'{block}-month block'} "
-                f"from the contract start ({fmt_day(start.day)}).",
-                f"Occurrence {number}: {name}; it closes at the end of {fmt_day(block_end)}.",
-            ]
-            if block_start < start.day:
-                steps.append(f"The contract starts on {fmt_day(start.day)}, part-way through "
-                             "this period; only the days from the start count.")
-            out.append((block_end, steps))
+            steps = _calendar_steps(block, start.day, number, block_start, block_end)
+            out.append((block_end, list(steps)))  # a list of its own: a trace may grow
             index += block
             number += 1
         return out
@@ -531,6 +523,25 @@ def _occurrences(rule: Rule, period: Period, align: Align, start: Moment, settin
     finally:  # also when a count fails: what it said before failing
         warnings.extend(w for w in series.warnings if w not in warnings)
     return out
+
+
+@lru_cache(maxsize=16384)
+def _calendar_steps(block: int, start: date, number: int, block_start: date, block_end: date
+                    ) -> tuple[str, ...]:
+    """The trace of one occurrence of a calendar-aligned series. Memoised: it depends on these
+    arguments alone (no rule, no settings), and contracts that start on the same day share
+    their calendar months and quarters."""
+    name = f"{block_start:%B %Y}" if block == 1 else \
+        f"{fmt_day(block_start)} to {fmt_day(block_end)}"
+    steps: tuple[str, ...] = (
+        f"Recurring every calendar {'month' if block == 1 else f'{block}-month block'} "
+        f"from the contract start ({fmt_day(start)}).",
+        f"Occurrence {number}: {name}; it closes at the end of {fmt_day(block_end)}.",
+    )
+    if block_start < start:
+        steps += (f"The contract starts on {fmt_day(start)}, part-way through this period; "
+                  "only the days from the start count.",)
+    return steps
 
 
 def later_occurrences(book: Rulebook, event: str, start: Moment, settings: Settings,
