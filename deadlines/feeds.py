@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from .eventlog import LoggedEvent, reminder_period
 from .feedpolicy import AGGREGATE_DAYS_AHEAD, AGGREGATE_PAST_DAYS, MAX_FEED_BYTES
 from .labels import LABELS
-from .periods import add_months, shift, start_of_day
+from .periods import add_months, fmt_day, shift, start_of_day
 from .state import FeedState, Stamp
 from .terms import record_event
 from .tracking import Tracked, sort_key
@@ -229,7 +229,7 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
     if isinstance(due, datetime):
         due_text = f"{due.astimezone(zone).isoformat(timespec='minutes')} ({zone.key})"
     else:
-        due_text = labels["due_day"].format(day=f"{due:%A} {due.day} {due:%B %Y}", zone=zone.key)
+        due_text = labels["due_day"].format(day=fmt_day(due), zone=zone.key)
     side = labels["ours"] if t.ours else labels["theirs"]
     who = log.rulebook.party_label(rule.actor, lang) or labels[f"actor.{EITHER_PARTY}"]
     owner = contract.owners.for_rule(rule.id)
@@ -276,8 +276,9 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
         begins = due if isinstance(due, datetime) else start_of_day(due, zone)
         since = t.trigger.instant(log.settings) if t.trigger is not None else \
             start_of_day(contract.start.day, zone)
+        reminder = labels["reminder"].format(title=rule.title_in(lang), when=due_text)
         alarms = tuple(
-            (-lead, labels["reminder"].format(title=rule.title_in(lang), when=due_text))
+            (-lead, reminder)
             for lead in (_lead_time(r, begins, zone) for r in contract.reminders)
             if begins - lead > since
         )
