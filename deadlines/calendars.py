@@ -270,18 +270,30 @@ class BusinessCalendar:
                     frozenset(d for d in days if hol.is_weekend(d)),
                     frozenset(d for d in hol.weekend_workdays if d.year == year))
 
+    def _table(self, year: int) -> Year:
+        """`_year`, shared by every calendar of the process (see _YEARS)."""
+        table = self._years.get(year)
+        if table is None:
+            key = (self.spec.code, tuple(sorted(self.spec.categories)), year)
+            table = _YEARS.get(key)
+            if table is None:
+                table = _YEARS[key] = self._year(year)
+            else:
+                self._years[year] = table
+        return table
+
     def holiday_name(self, day: date) -> str | None:
         """The holiday on `day` (or the office closure), ignoring weekends."""
         if day in self.spec.removed:
             return None
         if day in self.spec.extra:
             return "office closed"
-        return self._year(day.year).holidays.get(day)
+        return self._table(day.year).holidays.get(day)
 
     def is_weekend(self, day: date) -> bool:
         """A weekly day off: the spec's own week if it sets one, else the country's; either
         way not a weekend day the country declares a working day."""
-        year = self._year(day.year)
+        year = self._table(day.year)
         off = day.weekday() in self.spec.weekend if self.spec.weekend is not None \
             else day in year.weekend
         return off and day not in year.workdays
@@ -305,6 +317,14 @@ class BusinessCalendar:
             if self.is_business_day(day):
                 return day
         raise DeadlinesError(f"no business day within {MAX_SCHEDULE_DAYS} days on {self.label}")
+
+
+# The years already read in this process. Every contract's log makes its own BusinessCalendar,
+# so without this each one read and parsed the same cache file again. A table is what the
+# holidays package answers for a country and subdivision, categories and year (the key), at
+# the installed holidays version (fixed for the process; the cache file's name holds it too):
+# the same whichever cache folder it was read from. A Year is never changed once made.
+_YEARS: dict[tuple[str, tuple[str, ...], int], Year] = {}
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from typing import Any
 
 from . import __version__
 from .calendars import holidays_version
-from .engine import compute
+from .engine import later_occurrences
 from .errors import DeadlinesError
 from .eventlog import ContractLog, parse
 from .feednames import contract_scope, path_for
@@ -423,16 +423,11 @@ def _upcoming_recurring_days(log: ContractLog, today: date, options: FeedOptions
     if found is not None and found[0] is book:
         return set(found[1])
     further = add_months(until, 1)[0]
-    result = compute(book, "contract_start", contract.start, log.settings,
-                     recurring_until=further, warnings=[])
-    out: set[date] = {further + timedelta(days=1)}
-    for deadline in result.deadlines:
-        due = deadline.due
-        if due is None:
-            continue
-        day = due.astimezone(log.settings.zone).date() if isinstance(due, datetime) else due
-        if day > until:
-            out.add(day)
+    # the occurrences of the recurring rules past the horizon (the contract_start rules that do
+    # not recur are the same whatever the horizon: `track` gave them, and next_change has them)
+    out = later_occurrences(book, "contract_start", contract.start, log.settings, until,
+                            further)
+    out.add(further + timedelta(days=1))
     if len(_LOOKAHEAD) >= _LOOKAHEAD_SIZE:
         _LOOKAHEAD.pop(next(iter(_LOOKAHEAD)))
     _LOOKAHEAD[key] = (book, frozenset(out))

@@ -6,9 +6,11 @@ reads files or the clock.
 
 from __future__ import annotations
 
+import _thread
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from .calendars import BusinessCalendar, SupportSchedule
@@ -496,38 +498,122 @@ def _occurrences(rule: Rule, period: Period, align: Align, start: Moment, settin
             block_end = date(end_year, end_month0 + 1, 1) - timedelta(days=1)
             if block_start > last and number > extra:
                 break
-            name = f"{block_start:%B %Y}" if block == 1 else \
-                f"{fmt_day(block_start)} to {fmt_day(block_end)}"
-            steps = [
-                f"Recurring every calendar {'month' if block == 1 else f'{block}-month block'} "
-                f"from the contract start ({fmt_day(start.day)}).",
-                f"Occurrence {number}: {name}; it closes at the end of {fmt_day(block_end)}.",
-            ]
-            if block_start < start.day:
-                steps.append(f"The contract starts on {fmt_day(start.day)}, part-way through "
-                             "this period; only the days from the start count.")
-            out.append((block_end, steps))
+            steps = _calendar_steps(block, start.day, number, block_start, block_end)
+            out.append((block_end, list(steps)))  # a list of its own: a trace may grow
             index += block
             number += 1
         return out
-    while True:
-        if number > MAX_OCCURRENCES:
-            warnings.append(
-                f"rule {rule.id}: recurring every {period} from {fmt_day(start.day)} has more "
-                f"than {MAX_OCCURRENCES:,} occurrences up to {fmt_day(last)}; only the first "
-                f"{MAX_OCCURRENCES:,} are computed (the last on {fmt_day(_day(out[-1][0]))})")
-            break
+    series = _series(rule, period, start, settings)
+    try:
+        while True:
+            if number > MAX_OCCURRENCES:
+                warnings.append(
+                    f"rule {rule.id}: recurring every {period} from {fmt_day(start.day)} has "
+                    f"more than {MAX_OCCURRENCES:,} occurrences up to {fmt_day(last)}; only the "
+                    f"first {MAX_OCCURRENCES:,} are computed (the last on "
+                    f"{fmt_day(_day(out[-1][0]))})")
+                break
+            due, trace = series.occurrence(number)
+            if series.warnings:  # in this caller's list where a fresh count would add them
+                warnings.extend(w for w in series.warnings if w not in warnings)
+            if _day(due) > last and number > extra:
+                break
+            out.append((due, list(trace)))  # a list of its own: a trace may be added to later
+            number += 1
+    finally:  # also when a count fails: what it said before failing
+        warnings.extend(w for w in series.warnings if w not in warnings)
+    return out
+
+
+@lru_cache(maxsize=16384)
+def _calendar_steps(block: int, start: date, number: int, block_start: date, block_end: date
+                    ) -> tuple[str, ...]:
+    """The trace of one occurrence of a calendar-aligned series. Memoised: it depends on these
+    arguments alone (no rule, no settings), and contracts that start on the same day share
+    their calendar months and quarters."""
+    name = f"{block_start:%B %Y}" if block == 1 else \
+        f"{fmt_day(block_start)} to {fmt_day(block_end)}"
+    steps: tuple[str, ...] = (
+        f"Recurring every calendar {'month' if block == 1 else f'{block}-month block'} "
+        f"from the contract start ({fmt_day(start)}).",
+        f"Occurrence {number}: {name}; it closes at the end of {fmt_day(block_end)}.",
+    )
+    if block_start < start:
+        steps += (f"The contract starts on {fmt_day(start)}, part-way through this period; "
+                  "only the days from the start count.",)
+    return steps
+
+
+def later_occurrences(book: Rulebook, event: str, start: Moment, settings: Settings,
+                      after: date, until: date) -> set[date]:
+    """The days of the occurrences of `event`'s recurring rules that fall after `after` and
+    up to `until`: what `compute(..., recurring_until=until)` adds to the recurring series of
+    `compute(..., recurring_until=after)` (the rules' other readings left out), without
+    rebuilding every occurrence. Occurrences already counted for this contract (see
+    `_series`) are not counted again."""
+    out: set[date] = set()
+    for rule in _ordered(applicable_rules(book, event, None)):
+        if rule.direction is not Direction.RECURRING:
+            continue
+        assert rule.period is not None
+        for due, _ in _occurrences(rule, rule.period, rule.align, start, settings, until, []):
+            day = due.astimezone(settings.zone).date() if isinstance(due, datetime) else due
+            if day > after:
+                out.add(day)
+    return out
+
+
+class _Series:
+    """One recurring series from a contract start, counted lazily occurrence by occurrence.
+
+    Occurrence N is `count(start, N x period)`, a pure function of the rule (its schedule, kind
+    and id), the period, the start and the contract's settings, and independent of every other
+    occurrence; so the occurrences counted for `track` are reused when the build looks further
+    ahead for the same contract (`later_occurrences`) instead of being counted again. Callers
+    get copies of the steps, and the warnings counting gave are replayed into each caller's
+    list, so that a reused series behaves exactly as a fresh count."""
+
+    def __init__(self, rule: Rule, period: Period, start: Moment, settings: Settings) -> None:
+        self.rule, self.period, self.start, self.settings = rule, period, start, settings
+        self.items: list[tuple[Due, tuple[str, ...]]] = []
+        self.warnings: list[str] = []
+
+    def occurrence(self, number: int) -> tuple[Due, tuple[str, ...]]:
+        with _SERIES_LOCK:  # a server counts in more than one thread
+            while len(self.items) < number:
+                self.items.append(self._count(len(self.items) + 1))
+            return self.items[number - 1]
+
+    def _count(self, number: int) -> tuple[Due, tuple[str, ...]]:
+        rule, period, start = self.rule, self.period, self.start
         multiple = Period(period.amount * number, period.unit)
-        due, steps = count(start, multiple, Direction.AFTER, settings, rule.schedule, warnings,
-                           what=f"rule {rule.id}", kind=rule.kind)
-        if _day(due) > last and number > extra:
-            break
+        due, steps = count(start, multiple, Direction.AFTER, self.settings, rule.schedule,
+                           self.warnings, what=f"rule {rule.id}", kind=rule.kind)
         head = (f"Recurring every {period} from the contract start; occurrence {number} "
                 f"is {multiple} after {fmt_day(start.day)}, counted from the start (not from "
                 "the previous occurrence).")
-        out.append((due, [head, *steps]))
-        number += 1
-    return out
+        return due, (head, *steps)
+
+
+# The series counted lately, by the identity of the rule and the settings (each entry holds
+# them, so an id is not reused while its entry lives; a Settings is made per contract log and
+# never changed after) and the period and start. Bounded: a build counts contract by contract,
+# so only the last few contracts' series are ever asked for again.
+_SERIES: dict[tuple[int, int, Period, Moment], _Series] = {}
+_SERIES_SIZE = 256
+_SERIES_LOCK = _thread.allocate_lock()
+
+
+def _series(rule: Rule, period: Period, start: Moment, settings: Settings) -> _Series:
+    key = (id(rule), id(settings), period, start)
+    with _SERIES_LOCK:
+        found = _SERIES.get(key)
+        if found is not None and found.rule is rule and found.settings is settings:
+            return found
+        if len(_SERIES) >= _SERIES_SIZE:
+            _SERIES.pop(next(iter(_SERIES)))
+        made = _SERIES[key] = _Series(rule, period, start, settings)
+        return made
 
 
 def _day(due: Due) -> date:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -117,9 +118,12 @@ def fulfilled_rules(event: LoggedEvent, book: Rulebook) -> tuple[str, ...]:
     return book.closes(event.type, event.rule)
 
 
+@lru_cache(maxsize=256)
 def reminder_period(text: str) -> Period:
     """How long before a deadline its alarm rings: a period of plain time ('7d', '2h',
-    '1 month'), read by the one period parser."""
+    '1 month'), read by the one period parser. Memoised (a feed asks once per reminder of
+    every pending deadline, of a handful of distinct texts): the result depends on the text
+    alone, and a Period is immutable; a text that is not a period raises and is not kept."""
     return Period.parse_span(text)
 
 

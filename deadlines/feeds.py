@@ -17,6 +17,7 @@ import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +25,7 @@ from zoneinfo import ZoneInfo
 from .eventlog import LoggedEvent, reminder_period
 from .feedpolicy import AGGREGATE_DAYS_AHEAD, AGGREGATE_PAST_DAYS, MAX_FEED_BYTES
 from .labels import LABELS
-from .periods import add_months, shift, start_of_day
+from .periods import add_months, fmt_day, shift, start_of_day
 from .state import FeedState, Stamp
 from .terms import record_event
 from .tracking import Tracked, sort_key
@@ -47,6 +48,8 @@ def clean_text(text: str) -> str:
 
 def one_line(text: str) -> str:
     """A summary or a name: one line, control characters removed."""
+    if text.isprintable():  # no control character nor line break: nothing for clean_text
+        return " ".join(text.split())
     return " ".join(clean_text(text).split())
 
 
@@ -109,7 +112,14 @@ class Entry:
     def content_hash(self) -> str:
         material = [self.summary, self.description, self.start.isoformat(), self.cancelled,
                     list(self.categories), [(str(t), d) for t, d in self.alarms]]
-        return hashlib.sha256(json.dumps(material, ensure_ascii=False).encode()).hexdigest()
+        return hashlib.sha256(_hash_json().encode(material).encode()).hexdigest()
+
+
+@cache
+def _hash_json() -> json.JSONEncoder:
+    """The encoder `json.dumps(material, ensure_ascii=False)` makes on every call (the same
+    text; a stored hash must never change), made once: it holds no state between calls."""
+    return json.JSONEncoder(ensure_ascii=False)
 
 
 def in_window(t: Tracked, as_of: datetime, options: FeedOptions,
@@ -219,7 +229,7 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
     if isinstance(due, datetime):
         due_text = f"{due.astimezone(zone).isoformat(timespec='minutes')} ({zone.key})"
     else:
-        due_text = labels["due_day"].format(day=f"{due:%A} {due.day} {due:%B %Y}", zone=zone.key)
+        due_text = labels["due_day"].format(day=fmt_day(due), zone=zone.key)
     side = labels["ours"] if t.ours else labels["theirs"]
     who = log.rulebook.party_label(rule.actor, lang) or labels[f"actor.{EITHER_PARTY}"]
     owner = contract.owners.for_rule(rule.id)
@@ -269,8 +279,9 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
         begins = due if isinstance(due, datetime) else start_of_day(due, zone)
         since = t.trigger.instant(log.settings) if t.trigger is not None else \
             start_of_day(contract.start.day, zone)
+        reminder = labels["reminder"].format(title=rule.title_in(lang), when=due_text)
         alarms = tuple(
-            (-lead, labels["reminder"].format(title=rule.title_in(lang), when=due_text))
+            (-lead, reminder)
             for lead in (_lead_time(r, begins, zone) for r in contract.reminders)
             if begins - lead > since
         )
@@ -310,9 +321,13 @@ def _either_words(t: Tracked, labels: dict[str, str]) -> str:
     return f": {whose}; {said}"
 
 
+@lru_cache(maxsize=16384)
 def _lead_time(reminder: str, begins: datetime, zone: ZoneInfo) -> timedelta:
     """How long before `begins` a reminder rings, on the contract's wall clock ('1 month'
-    before 1 March is 28 days, before 1 April 31 days)."""
+    before 1 March is 28 days, before 1 April 31 days). Memoised: a pure function of the
+    reminder's text, the instant and the zone (an aware datetime compares by its instant,
+    and only the instant is used: it is shown in `zone` first), and deadlines of many
+    contracts begin at the same midnights."""
     local = begins.astimezone(zone)
     return local - shift(local, reminder_period(reminder), backward=True)
 

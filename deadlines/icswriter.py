@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 FOLD_LIMIT = 74  # octets of content per physical line, as icalendar folds
 _CONTINUATION = 0b1100_0000
@@ -26,14 +27,11 @@ _ESCAPE_STARTS = (ord("\\"), ord("^"))
 def escape_text(text: str) -> str:
     """RFC 5545 3.3.11 TEXT: backslash, semicolon, comma and line breaks escaped. One leading
     byte-order mark is dropped, as icalendar drops it (it reads text as UTF-8 with a BOM)."""
-    return (
-        text.removeprefix("\ufeff").replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-        .replace("\r", "\\n")
-    )
+    text = (text.removeprefix("\ufeff").replace("\\", "\\\\").replace(";", "\\;")
+            .replace(",", "\\,"))
+    if "\r" in text:  # rare: feeds.clean_text turns CR and CRLF into LF before text gets here
+        return text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
+    return text.replace("\n", "\\n")
 
 
 def fold(line: bytes) -> bytes:
@@ -58,7 +56,8 @@ def fold(line: bytes) -> bytes:
 
 
 def _line(name: str, value: str) -> bytes:
-    return fold(f"{name}:{value}".encode()) + b"\r\n"
+    data = f"{name}:{value}".encode()
+    return data + b"\r\n" if len(data) <= FOLD_LIMIT else fold(data) + b"\r\n"
 
 
 def utc_stamp(moment: datetime) -> str:
@@ -86,36 +85,60 @@ def vevent(*, uid: str, summary: str, description: str, start: date | datetime,
            stamp: datetime, created: datetime, sequence: int, cancelled: bool,
            categories: Sequence[str], alarms: Sequence[tuple[timedelta, str]]) -> bytes:
     """One VEVENT, properties in icalendar's canonical order (sorted=True)."""
-    out = [b"BEGIN:VEVENT\r\n", _line("SUMMARY", escape_text(summary))]
+    # Written as text lines and encoded once (a big build writes a few hundred thousand of
+    # these). Lines of our own fixed shape (timestamps, dates, numbers, durations) are short
+    # ASCII; only those with a value from elsewhere go through `_fit`, which folds a line that
+    # passes 74 octets. The timestamp written twice is formatted once.
+    stamp_text = utc_stamp(stamp)
+    lines = ["BEGIN:VEVENT", _fit(f"SUMMARY:{escape_text(summary)}")]
     if isinstance(start, datetime):
-        out.append(_line("DTSTART", utc_stamp(start)))
+        lines.append(f"DTSTART:{utc_stamp(start)}")
     else:
-        out.append(_line("DTSTART;VALUE=DATE", f"{start:%Y%m%d}"))
-        out.append(_line("DTEND;VALUE=DATE", f"{start + timedelta(days=1):%Y%m%d}"))
-    out += [
-        _line("DTSTAMP", utc_stamp(stamp)),
-        _line("UID", escape_text(uid)),
-        _line("SEQUENCE", str(sequence)),
-        _line("CATEGORIES", ",".join(escape_text(c) for c in categories)),
-        _line("CREATED", utc_stamp(created)),
-        _line("DESCRIPTION", escape_text(description)),
-        _line("LAST-MODIFIED", utc_stamp(stamp)),
-        _line("STATUS", "CANCELLED" if cancelled else "CONFIRMED"),
-        _line("TRANSP", "TRANSPARENT"),
+        lines += [f"DTSTART;VALUE=DATE:{start:%Y%m%d}",
+                  f"DTEND;VALUE=DATE:{start + timedelta(days=1):%Y%m%d}"]
+    lines += [
+        f"DTSTAMP:{stamp_text}",
+        _fit(f"UID:{escape_text(uid)}"),
+        f"SEQUENCE:{sequence}",
+        _fit(f"CATEGORIES:{_categories(tuple(categories))}"),
+        f"CREATED:{utc_stamp(created)}",
+        _fit(f"DESCRIPTION:{escape_text(description)}"),
+        f"LAST-MODIFIED:{stamp_text}",
+        "STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED",
+        "TRANSP:TRANSPARENT",
     ]
-    base = uid.split("@")[0]
-    domain = uid.split("@", 1)[1] if "@" in uid else ""
-    for index, (trigger, text) in enumerate(alarms):
-        out += [
-            b"BEGIN:VALARM\r\n",
-            _line("ACTION", "DISPLAY"),
-            _line("DESCRIPTION", escape_text(text)),
-            _line("TRIGGER", duration(trigger)),
-            _line("UID", escape_text(f"{base}-alarm-{index}@{domain}")),
-            b"END:VALARM\r\n",
-        ]
-    out.append(b"END:VEVENT\r\n")
-    return b"".join(out)
+    if alarms:
+        base = uid.split("@")[0]
+        domain = uid.split("@", 1)[1] if "@" in uid else ""
+        for index, (trigger, text) in enumerate(alarms):
+            lines += [
+                "BEGIN:VALARM",
+                "ACTION:DISPLAY",
+                _fit(f"DESCRIPTION:{escape_text(text)}"),
+                f"TRIGGER:{duration(trigger)}",
+                _fit(f"UID:{escape_text(f'{base}-alarm-{index}@{domain}')}"),
+                "END:VALARM",
+            ]
+    lines.append("END:VEVENT\r\n")
+    return "\r\n".join(lines).encode()
+
+
+def _fit(text: str) -> str:
+    """One content line folded as `fold` folds it (the same bytes as `_line` without its CRLF).
+    A line of at most 74 ASCII characters needs no folding (str.isascii is a flag lookup);
+    any other is encoded to count its octets, and folded when longer (fold cuts only between
+    UTF-8 characters, so the result decodes again)."""
+    if len(text) <= FOLD_LIMIT and text.isascii():
+        return text
+    data = text.encode()
+    return text if len(data) <= FOLD_LIMIT else fold(data).decode()
+
+
+@lru_cache(maxsize=1024)
+def _categories(categories: tuple[str, ...]) -> str:
+    # a handful of distinct tuples (agreement, side, kind, status) over a whole portfolio; the
+    # value depends on the strings alone
+    return ",".join(escape_text(c) for c in categories)
 
 
 # An empty window still needs one component (RFC 5545 3.6): the UTC time zone, invisible.

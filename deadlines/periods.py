@@ -17,10 +17,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-from dateutil.relativedelta import relativedelta
 
 from .errors import DeadlinesError
 
@@ -158,13 +157,32 @@ def shift(instant: datetime, period: Period, backward: bool = False) -> datetime
 # Formatting helpers shared by every trace.
 
 
+# The formatting and day arithmetic below run hundreds of thousands of times in a portfolio build
+# (every trace names its days), on a few thousand distinct days. They are pure functions of
+# their arguments (the locale that names days and months is not changed while the process
+# runs, and a ZoneInfo's rules are fixed once loaded), so each is memoised on exactly those
+# arguments. Only plain dates are memoised: two aware datetimes in different zones compare
+# equal when they are the same instant, so they would share an entry; anything else is
+# computed each time. The caches are bounded and start empty (nothing is built at import).
+
+
 def fmt_day(d: date) -> str:
     """'Wednesday 1 April 2026'."""
+    return _fmt_day(d) if type(d) is date else f"{d:%A} {d.day} {d:%B %Y}"
+
+
+@lru_cache(maxsize=8192)
+def _fmt_day(d: date) -> str:
     return f"{d:%A} {d.day} {d:%B %Y}"
 
 
 def fmt_short(d: date) -> str:
     """'1 April'."""
+    return _fmt_short(d) if type(d) is date else f"{d.day} {d:%B}"
+
+
+@lru_cache(maxsize=8192)
+def _fmt_short(d: date) -> str:
     return f"{d.day} {d:%B}"
 
 
@@ -180,15 +198,36 @@ def fmt_instant(t: datetime, zone: ZoneInfo) -> str:
 # Calendar arithmetic on dates.
 
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
+        return 29
+    return _MONTH_DAYS[month - 1]
+
+
 def add_months(anchor: date, months: int) -> tuple[date, bool]:
     """Same day number `months` later (or earlier), clamped to the end of a shorter month;
-    returns (date, was_clamped). dateutil's relativedelta does the calendar arithmetic (31
-    January + 1 month = 28 February); it is always applied to the anchor, never chained."""
-    year = anchor.year + (anchor.month - 1 + months) // 12
+    returns (date, was_clamped): 31 January + 1 month = 28 February. Always applied to the
+    anchor, never chained."""
+    return _add_months(anchor, months) if type(anchor) is date else _month_shift(anchor, months)
+
+
+@lru_cache(maxsize=16384)
+def _add_months(anchor: date, months: int) -> tuple[date, bool]:
+    return _month_shift(anchor, months)
+
+
+def _month_shift(anchor: date, months: int) -> tuple[date, bool]:
+    # what dateutil's relativedelta(months=N) did: the target month from the month count, the
+    # day number clamped to that month's length (a datetime keeps its time and zone)
+    year, month0 = divmod(anchor.year * 12 + anchor.month - 1 + months, 12)
     if not 1 <= year <= 9999:
         raise DeadlinesError(f"{anchor.isoformat()} {months:+d} months is outside years 1-9999")
-    due: date = anchor + relativedelta(months=months)
-    return due, due.day != anchor.day
+    last = _days_in_month(year, month0 + 1)
+    day = min(anchor.day, last)
+    return anchor.replace(year=year, month=month0 + 1, day=day), day != anchor.day
 
 
 def _shift_days(anchor: date, days: int) -> date:
@@ -389,4 +428,14 @@ def end_of_day(d: date, zone: ZoneInfo) -> datetime:
 
 
 def start_of_day(d: date, zone: ZoneInfo) -> datetime:
+    """The first instant of day `d` in `zone`, in UTC."""
+    if type(d) is date:
+        return _start_of_day(d, zone)
+    return datetime.combine(d, time(0, 0)).replace(tzinfo=zone).astimezone(UTC)
+
+
+@lru_cache(maxsize=16384)
+def _start_of_day(d: date, zone: ZoneInfo) -> datetime:
+    # keyed by the day and the zone object (ZoneInfo hashes and compares by identity, and one
+    # object's transitions never change); the result is an immutable datetime
     return datetime.combine(d, time(0, 0)).replace(tzinfo=zone).astimezone(UTC)

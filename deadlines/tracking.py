@@ -15,9 +15,10 @@ Statuses:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, Generic, TypeVar, overload
 
 from .engine import (
     DEFAULT_HORIZON_MONTHS,
@@ -35,6 +36,35 @@ from .periods import add_months, end_of_day, start_of_day
 from .terms import contract_end, end_at_termination, track_terms
 from .vocabulary import START_EVENT, WITHDRAWN_EVENT, EventKind, Kind, Status
 
+_T = TypeVar("_T")
+
+
+class _once(Generic[_T]):
+    """A property computed on first use and then kept in the instance (functools'
+    cached_property without its per-class lock, which cost more than some of the values it
+    guards: a build reads these for hundreds of thousands of deadlines). Only for values that
+    never change once the instance exists (see Tracked)."""
+
+    def __init__(self, func: Callable[[Any], _T]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> _once[_T]: ...
+
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> _T: ...
+
+    def __get__(self, obj: object | None, owner: type | None = None) -> _T | _once[_T]:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)  # later reads find it there
+        return value
+
 
 @dataclass
 class Tracked:
@@ -46,7 +76,13 @@ class Tracked:
     closed_at: datetime | None = None  # when it was fulfilled or withdrawn (UTC)
     changed_at: datetime | None = None  # latest fact that shaped it (UTC), for LAST-MODIFIED
 
-    @property
+    # The identity, the due instant and day and who gave the trigger are read many times per
+    # deadline (window, status, stamps, feeds, next change). They derive only from `log`,
+    # `deadline` and `trigger`, which are never reassigned once a Tracked is made (only the
+    # status, the fulfilment and the timestamps change), and a Deadline's due date, rule and
+    # occurrence never change either; so each is computed once, on first use.
+
+    @_once
     def key(self) -> str:
         """Identity: contract, rule (and severity), trigger, occurrence. Never the date."""
         rule = self.deadline.rule
@@ -56,7 +92,7 @@ class Tracked:
             parts.append(str(self.deadline.occurrence))
         return "/".join(parts)
 
-    @property
+    @_once
     def uid(self) -> str:
         digest = hashlib.sha256(self.key.encode("utf-8")).hexdigest()[:24]
         return f"{digest}@deadlines"
@@ -65,12 +101,12 @@ class Tracked:
     def due(self) -> Due | None:
         return self.deadline.due
 
-    @property
+    @_once
     def due_end(self) -> datetime | None:
         """The instant the deadline passes (a whole day ends at its midnight)."""
         return due_end(self.deadline.due, self.log)
 
-    @property
+    @_once
     def due_day(self) -> date | None:
         due = self.deadline.due
         if due is None:
@@ -79,7 +115,7 @@ class Tracked:
             return due.astimezone(self.log.settings.zone).date()
         return due
 
-    @property
+    @_once
     def giver(self) -> Giver:
         """Who gave the triggering notice or did the event (the log's `by`, else the
         rulebook's default for the event type with the contract's role)."""
@@ -88,7 +124,7 @@ class Tracked:
         return resolve_giver(self.log.rulebook, self.trigger.type, self.trigger.by,
                              self.log.contract.role)
 
-    @property
+    @_once
     def ours(self) -> bool:
         """Whether our side must (or may) act; for a rule either party may owe, decided by who
         gave the notice (see engine.owed_by)."""

@@ -1,6 +1,6 @@
 """Business days come from the `holidays` package itself: its holidays, its weekend (not an
 assumed Saturday and Sunday) and the weekend days it declares working days. Months are counted
-with dateutil's relativedelta, always from the anchor.
+to the same day number (clamped to a shorter month), always from the anchor.
 """
 
 from __future__ import annotations

@@ -205,3 +205,58 @@ def test_recurring_reading_gives_the_matching_occurrence() -> None:
                                            "2026-12-31", "2027-03-31"]
     assert [d["alternatives"][0]["due"] for d in reviews] == [
         "2026-04-30", "2026-07-31", "2026-10-31", "2027-01-31", "2027-04-30"]
+
+
+def _with_start() -> list[str]:
+    from deadlines import rulebook
+
+    return [a for a in rulebook.available() if "contract_start" in rulebook.load(a).events]
+
+
+@pytest.mark.parametrize("agreement", _with_start())
+@pytest.mark.parametrize("start", ["2026-01-31", "2026-02-28", "2026-05-15"])
+def test_later_occurrences_are_what_a_longer_horizon_adds(agreement: str, start: str) -> None:
+    """next_change looks one month past the horizon with engine.later_occurrences instead of
+    counting every occurrence again: the days must be those a longer count adds."""
+    from datetime import date, datetime
+
+    from deadlines import rulebook
+    from deadlines.engine import compute, later_occurrences
+    from deadlines.settings import Settings
+    from deadlines.vocabulary import Direction
+
+    book = rulebook.load(agreement)
+    settings = Settings.resolve(book)
+    moment = Moment(date.fromisoformat(start))
+    after, until = date(2027, 1, 31), date(2027, 3, 3)
+    longer = compute(book, "contract_start", moment, settings, recurring_until=until)
+    expected = set()
+    for d in longer.deadlines:
+        if d.rule.direction is not Direction.RECURRING or d.due is None:
+            continue
+        day = d.due.astimezone(settings.zone).date() if isinstance(d.due, datetime) else d.due
+        if day > after:
+            expected.add(day)
+    found = later_occurrences(book, "contract_start", moment, settings, after, until)
+    assert found == expected
+
+
+def test_a_recounted_series_gives_traces_of_its_own() -> None:
+    """A recurring series is counted once per contract and reused: a trace one caller extends
+    (a terminated contract's deadlines get a line) must not show up in the next count."""
+    from datetime import date
+
+    from deadlines import rulebook
+    from deadlines.engine import compute
+    from deadlines.settings import Settings
+
+    agreement = _with_start()[0]
+    book = rulebook.load(agreement)
+    settings = Settings.resolve(book)
+    moment = Moment(date(2026, 3, 31))
+    first = compute(book, "contract_start", moment, settings, recurring_until=date(2026, 12, 31))
+    before = [list(d.trace) for d in first.deadlines]
+    for d in first.deadlines:
+        d.trace.append("ended")
+    again = compute(book, "contract_start", moment, settings, recurring_until=date(2026, 12, 31))
+    assert [d.trace for d in again.deadlines] == before
