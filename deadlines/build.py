@@ -627,7 +627,7 @@ class Workers:
                     context.set_forkserver_preload(["deadlines.contractfeed"])
                     _PRELOADED = True
             self._pool = ProcessPoolExecutor(self.jobs, mp_context=context,
-                                             initializer=_die_with_parent)
+                                             initializer=die_with_parent)
         return self._pool
 
     def run(self, fn: Callable[[T], R], items: list[T], discard: Callable[[R], None]
@@ -692,7 +692,7 @@ def _workers_can_start() -> bool:
     return spec is not None or path is None or os.path.exists(path)
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """A worker ends with the process that started it (Linux): a build killed with -9 leaves
     no worker writing temporaries after the next build has cleaned up."""
     try:
