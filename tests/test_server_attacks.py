@@ -29,8 +29,8 @@ from tooling import stop
 import deadlines.rebuilds as rebuilds
 import deadlines.server as server
 from deadlines.errors import DeadlinesError
-from deadlines.recording import record
 from deadlines.rebuilds import signature as _signature
+from deadlines.recording import record
 from deadlines.server import FeedServer, ScrubFilter, mask, scrub
 from deadlines.tokens import TokenStore
 
