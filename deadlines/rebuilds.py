@@ -145,10 +145,13 @@ def signature(events_dir: Path, rulebooks: Path = RULEBOOK_DIR) -> tuple[Any, ..
 class Watcher:
     """The inputs' signature, kept up to date a slice at a time.
 
-    Every `look` stats the two folders; when either changed (or `full`), it lists and stats
-    everything again; otherwise it stats the next `per_look` files in turn. So a folder of
-    10,000 logs costs 1,000 stats and two folder stats a look, and each log is seen again
-    within ten looks. Not thread-safe: one caller at a time (the rebuild scheduler's lock)."""
+    Every `look` stats the two folders. When either changed, it lists them again (one
+    `scandir`, which gives each name's inode without a `stat`) and stats only the files that
+    are new or whose inode changed (a log replaced by a rename, as `record` does); otherwise
+    it stats the next `per_look` files in turn (an edit in place). So a folder of 10,000 logs
+    costs at most 1,000 stats a look, and each log is seen again within ten looks; `full`
+    stats everything (the first snapshot, a rebuild that failed). Not thread-safe: one caller
+    at a time (the rebuild scheduler's lock)."""
 
     def __init__(self, events_dir: Path, rulebooks: Path = RULEBOOK_DIR,
                  per_look: int = LOGS_PER_CHECK) -> None:
@@ -161,21 +164,49 @@ class Watcher:
 
     def look(self, full: bool = False) -> tuple[Any, ...]:
         folders = folder_key(self.events_dir, self.rulebooks)
-        if full or folders != self._folders:
+        if full or self._folders is None:
             self._entries = list(signature(self.events_dir, self.rulebooks))
-            self._folders = folders
-            self._next = 0
+        elif folders != self._folders:
+            self._entries = self._relisted()
+        else:
+            self._restat_some()
             return tuple(self._entries)
+        self._folders = folders
+        self._next = 0
+        return tuple(self._entries)
+
+    def _restat_some(self) -> None:
         count = len(self._entries)
         for step in range(min(count, self.per_look)):
             index = (self._next + step) % count
             old = self._entries[index]
-            if len(old) != 4:  # an unreadable folder's or file's mark: the next full look
+            if len(old) != 4:  # an unreadable folder's or file's mark: the next listing
                 continue
             self._entries[index] = _entry(Path(old[0])) or (old[0], "gone")
         if count:
             self._next = (self._next + min(count, self.per_look)) % count
-        return tuple(self._entries)
+
+    def _relisted(self) -> list[tuple[Any, ...]]:
+        """As `signature` would say, but reusing the stat of every file whose inode the
+        listing shows unchanged."""
+        known = {entry[0]: entry for entry in self._entries if len(entry) == 4}
+        items: list[tuple[Any, ...]] = []
+        for folder in (self.events_dir, self.rulebooks):
+            try:
+                with os.scandir(folder) as listing:
+                    found = sorted((Path(e.path), e.inode()) for e in listing
+                                   if Path(e.name).suffix in LOG_SUFFIXES)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError as exc:
+                items.append((str(folder), "unreadable", exc.errno))
+                continue
+            for path, inode in found:
+                old = known.get(str(path))
+                entry = old if old is not None and old[3] == inode else _entry(path)
+                if entry is not None:
+                    items.append(entry)
+        return items
 
 
 # --- running a build ----------------------------------------------------------------------

@@ -158,3 +158,25 @@ def test_an_aggregate_page_shows_at_most_its_limit_and_says_how_many_more() -> N
     assert "25 more deadlines in the window are not shown here" in page
     assert "more deadlines" not in render_page("All", rows[:10], "http://h/t/deadlines.ics",
                                                as_of, FeedOptions(), 14, 30)
+
+
+def test_a_relisting_stats_only_what_was_replaced(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log replaced by a rename (as `record` does) moves the folder: the listing shows the
+    new inode, and that one file is stat'ed, not the other 99."""
+    paths = logs(tmp_path / "events", 100)
+    watcher = Watcher(tmp_path / "events", tmp_path / "no-rulebooks", per_look=1)
+    before = watcher.look(full=True)
+    (tmp_path / "new.yaml").write_text("xy")
+    (tmp_path / "new.yaml").rename(paths[50])
+    stats: list[str] = []
+    real = Path.stat
+
+    def counted(self: Path, **kwargs: bool) -> os.stat_result:
+        stats.append(self.name)
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", counted)
+    after = watcher.look()
+    assert [a[0] for a, b in zip(before, after, strict=True) if a != b] == [str(paths[50])]
+    assert stats == ["events", "no-rulebooks", "c50.yaml"], stats
