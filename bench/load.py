@@ -182,6 +182,7 @@ class Recorder(threading.Thread):
         self.logs = sorted(events.glob("*.yaml"))
         self.halt = threading.Event()
         self.count = 0
+        self.count_file: Path | None = None
 
     def stop(self) -> None:
         self.halt.set()
@@ -201,7 +202,30 @@ class Recorder(threading.Thread):
                 except DeadlinesError:
                     continue
                 self.count += 1
+                if self.count_file is not None:
+                    self.count_file.write_text(str(self.count))
                 break
+
+
+class RecorderProcess:
+    """A Recorder in a process of its own (`--record-into`): recording parses and writes YAML,
+    and in this process it would hold the interpreter lock the measuring clients need."""
+
+    def __init__(self, events: Path, work: Path) -> None:
+        self.count_file = work / "recorded"
+        self.proc = subprocess.Popen([sys.executable, __file__, "--record-into", str(events),
+                                      "--count-file", str(self.count_file)])
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+    @property
+    def count(self) -> int:
+        try:
+            return int(self.count_file.read_text())
+        except (OSError, ValueError):
+            return 0
 
 
 def baseline_app(body: bytes, headers: list[tuple[str, str]], etag: str
@@ -259,7 +283,15 @@ def main() -> int:
                         "to back)")
     parser.add_argument("--serve-jobs", type=int, default=None,
                         help="--rebuilds-only: serve --jobs (default: one per CPU)")
+    parser.add_argument("--record-into", help=argparse.SUPPRESS)
+    parser.add_argument("--count-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.record_into:  # the recorder's own process (RecorderProcess)
+        recorder = Recorder(Path(args.record_into))
+        recorder.count_file = Path(args.count_file)
+        signal.signal(signal.SIGTERM, lambda *_: recorder.halt.set())
+        recorder.run()
+        return 0
     if args.contracts is not None and args.contracts < 1:
         parser.error("--contracts must be at least 1")
     if args.rebuilds_only:
@@ -352,9 +384,8 @@ def main() -> int:
         for _ in range(args.rounds):
             for name, target, logger, request_headers in plan:
                 app.log = logger
-                recorder = Recorder(events) if name.endswith("rebuilds") else None
-                if recorder is not None:
-                    recorder.start()
+                recorder = RecorderProcess(events, work) if name.endswith("rebuilds") \
+                    else None
                 try:
                     runs.setdefault(name, []).append(run_wrk(name, target, args, work,
                                                              request_headers))
@@ -596,8 +627,7 @@ def rebuilds_only(args: argparse.Namespace) -> int:
         sampler.phase()
         idle = paced_requests(port, paths, args, sampler)
         idle_peaks = sampler.phase()
-        recorder = Recorder(events)
-        recorder.start()
+        recorder = RecorderProcess(events, work)
         try:
             busy = paced_requests(port, paths, args, sampler)
         finally:
