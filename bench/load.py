@@ -539,6 +539,16 @@ class Paced:
     during: list[float]  # ms, of the requests sent while a rebuild process ran
     errors: int
 
+    def add(self, other: Paced) -> None:
+        self.latencies += other.latencies
+        self.during += other.during
+        self.errors += other.errors
+
+
+def merge_peaks(a: tuple[int, int, int], b: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Peaks of two phases (the larger) and rebuilds seen (added up)."""
+    return max(a[0], b[0]), max(a[1], b[1]), a[2] + b[2]
+
 
 def paced_requests(port: int, paths: list[str], args: argparse.Namespace,
                    sampler: TreeSampler) -> Paced:
@@ -625,14 +635,22 @@ def rebuilds_only(args: argparse.Namespace) -> int:
         _, start_peak, _ = sampler.phase()
         time.sleep(3)  # anything the first build left to notice
         sampler.phase()
-        idle = paced_requests(port, paths, args, sampler)
-        idle_peaks = sampler.phase()
-        recorder = RecorderProcess(events, work)
-        try:
-            busy = paced_requests(port, paths, args, sampler)
-        finally:
-            recorder.stop()
-        busy_peaks = sampler.phase()
+        # idle and busy phases alternate --rounds times, so that the machine's other load
+        # falls on both alike
+        idle, busy = Paced([], [], 0), Paced([], [], 0)
+        idle_peaks, busy_peaks = (0, 0, 0), (0, 0, 0)
+        recorded = 0
+        for _ in range(args.rounds):
+            idle.add(paced_requests(port, paths, args, sampler))
+            idle_peaks = merge_peaks(idle_peaks, sampler.phase())
+            recorder = RecorderProcess(events, work)
+            try:
+                busy.add(paced_requests(port, paths, args, sampler))
+            finally:
+                recorder.stop()
+                recorded += recorder.count
+            time.sleep(2)  # the last rebuild ends in this phase's figures
+            busy_peaks = merge_peaks(busy_peaks, sampler.phase())
     finally:
         sampler.halt.set()
         proc.send_signal(signal.SIGINT)
@@ -644,7 +662,8 @@ def rebuilds_only(args: argparse.Namespace) -> int:
     load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"bench/load.py --rebuilds-only: `deadlines serve` on {args.events} "
           f"({len(logs)} logs); {args.connections} paced clients, one request each per "
-          f"{args.delay:g} ms, {args.duration} s per phase; contract feeds of {len(paths)} "
+          f"{args.delay:g} ms, {args.duration} s per phase, {args.rounds} round(s) of idle "
+          f"then rebuilds; contract feeds of {len(paths)} "
           f"tokens; {os.cpu_count()} cores; Python {platform.python_version()}")
     print(f"load average before: {load_before}; after: {load_after}")
     print(f"start-up (first build in the rebuild child, then listening): {first_build:.1f} s, "
@@ -652,7 +671,7 @@ def rebuilds_only(args: argparse.Namespace) -> int:
     print(f"{'phase':<34}{'requests':>9}{'errors':>7}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
           f"{'rebuilds':>9}{'RSS server':>11}{'+children':>10}")
     rows = [("idle", idle.latencies, idle.errors, idle_peaks),
-            (f"during rebuilds ({recorder.count} events)", busy.latencies, busy.errors,
+            (f"during rebuilds ({recorded} events)", busy.latencies, busy.errors,
              busy_peaks),
             ("  sent while a rebuild ran", busy.during, 0, None)]
     for name, values, errors, peaks in rows:
