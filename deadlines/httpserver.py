@@ -110,4 +110,3 @@ def stop_server(server: Any) -> None:
     if trigger is not None:
         trigger.pull_trigger(close_all)
     server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
-

@@ -80,8 +80,6 @@ class FeedFile:
     size: int
 
 
-
-
 def _last_modified(data: bytes) -> datetime | None:
     """The calendar's own LAST-MODIFIED (never the time of the request)."""
     head = data.split(b"BEGIN:VEVENT", 1)[0]
@@ -187,7 +185,6 @@ class TokenWatch:
             self.problem = problem
             self._key, self._store = key, store
             return store
-
 
 
 # --- the application ----------------------------------------------------------------------

@@ -105,7 +105,6 @@ def install_log_scrubbing() -> None:
             logger.addFilter(ScrubFilter())
 
 
-
 def print_line(line: str) -> None:
     # one write per line: print() writes the text and the newline separately, and waitress's
     # worker threads then run two request lines together

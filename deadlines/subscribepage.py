@@ -122,4 +122,3 @@ def render_page(name: str, items: list[dict[str, Any]], feed_url: str, as_of: da
 {esc(text["note"])}</p>
 </main></body></html>
 """
-
