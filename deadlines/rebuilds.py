@@ -193,17 +193,21 @@ class Watcher:
         items: list[tuple[Any, ...]] = []
         for folder in (self.events_dir, self.rulebooks):
             try:
+                # strings, not Paths: this runs in the server, once a second while logs are
+                # being recorded, over every name of the folder (the same test as
+                # `Path.suffix`, for which ".yaml" alone has no suffix)
                 with os.scandir(folder) as listing:
-                    found = sorted((Path(e.path), e.inode()) for e in listing
-                                   if Path(e.name).suffix in LOG_SUFFIXES)
+                    found = sorted((e.path, e.inode()) for e in listing
+                                   if e.name.endswith(LOG_SUFFIXES)
+                                   and e.name not in LOG_SUFFIXES)
             except (FileNotFoundError, NotADirectoryError):
                 continue
             except OSError as exc:
                 items.append((str(folder), "unreadable", exc.errno))
                 continue
-            for path, inode in found:
-                old = known.get(str(path))
-                entry = old if old is not None and old[3] == inode else _entry(path)
+            for name, inode in found:
+                old = known.get(name)
+                entry = old if old is not None and old[3] == inode else _entry(Path(name))
                 if entry is not None:
                     items.append(entry)
         return items
