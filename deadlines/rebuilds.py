@@ -240,6 +240,8 @@ def run_build(request: BuildRequest) -> Outcome:
 def _child(request: BuildRequest, results: Connection) -> None:
     """The body of a rebuild child: one message back, ("ok", Outcome), ("input", the one line
     of a DeadlinesError) or ("bug", a description)."""
+    # the parent is the fork server, which exits when the server does (its pipe from the
+    # server closes): so the child, and the build's workers after it, end with the server
     die_with_parent()
     # no permission to lower a priority is never a reason not to build
     with contextlib.suppress(OSError):
