@@ -17,18 +17,34 @@ plus socket errors; must be 0) for each, from a Lua `done` function in wrk.
     python bench/load.py [--duration 10] [--connections 16] [--threads 2]
 
 Exits 1 if any run had an error. Loopback only; every run is bounded by --duration.
+
+With --rebuilds-only, measures instead what issue 11 asks of `serve` during rebuilds: it runs
+`deadlines serve` itself (a subprocess, rebuilds in its niced child process, as deployed) on
+the logs, and paced clients (--connections of them, one request each per --delay ms) fetch
+contract feeds for --duration seconds twice: idle, then while an event is recorded into one of
+the logs once a second (each a change the server rebuilds for). It prints p50/p99 latency of
+each phase (and of the requests sent while a rebuild child was running), the number of
+rebuilds seen (the server's rebuild processes, sampled from /proc every 20 ms), and the peak
+RSS of the server alone and of the server plus all its child processes (a sum over processes:
+pages a fork shares are counted in each). --contracts N generates the logs the way
+bench/build.py does (its generator, imported) instead of copying --events.
+
+    python bench/load.py --rebuilds-only --contracts 1000 --duration 30 --delay 20
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import importlib.util
 import json
 import logging
 import os
 import platform
+import re
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -38,7 +54,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -166,6 +182,7 @@ class Recorder(threading.Thread):
         self.logs = sorted(events.glob("*.yaml"))
         self.halt = threading.Event()
         self.count = 0
+        self.count_file: Path | None = None
 
     def stop(self) -> None:
         self.halt.set()
@@ -173,11 +190,42 @@ class Recorder(threading.Thread):
 
     def run(self) -> None:
         from deadlines.api import record
+        from deadlines.errors import DeadlinesError
 
+        tried = 0
         while not self.halt.wait(1.0):
-            log = self.logs[self.count % len(self.logs)]
-            record(str(log), "breach_notice", "2026-05-30", note=f"load {self.count}")
-            self.count += 1
+            for _ in range(len(self.logs)):  # a log whose agreement has no breach notice: next
+                log = self.logs[tried % len(self.logs)]
+                tried += 1
+                try:
+                    record(str(log), "breach_notice", "2026-05-30", note=f"load {self.count}")
+                except DeadlinesError:
+                    continue
+                self.count += 1
+                if self.count_file is not None:
+                    self.count_file.write_text(str(self.count))
+                break
+
+
+class RecorderProcess:
+    """A Recorder in a process of its own (`--record-into`): recording parses and writes YAML,
+    and in this process it would hold the interpreter lock the measuring clients need."""
+
+    def __init__(self, events: Path, work: Path) -> None:
+        self.count_file = work / "recorded"
+        self.proc = subprocess.Popen([sys.executable, __file__, "--record-into", str(events),
+                                      "--count-file", str(self.count_file)])
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+    @property
+    def count(self) -> int:
+        try:
+            return int(self.count_file.read_text())
+        except (OSError, ValueError):
+            return 0
 
 
 def baseline_app(body: bytes, headers: list[tuple[str, str]], etag: str
@@ -224,7 +272,30 @@ def main() -> int:
     parser.add_argument("--during-rebuilds", action="store_true",
                         help="also measure while events are recorded into the logs once a "
                         "second (each one a background rebuild of the server)")
+    parser.add_argument("--contracts", type=int, default=None,
+                        help="generate this many contracts (as bench/build.py does) instead "
+                        "of copying --events")
+    parser.add_argument("--rebuilds-only", action="store_true",
+                        help="run `deadlines serve` and measure paced requests idle and during "
+                        "rebuilds, with the RSS of the server and its children (no wrk)")
+    parser.add_argument("--delay", type=float, default=20.0,
+                        help="--rebuilds-only: ms between one client's requests (20; 0: back "
+                        "to back)")
+    parser.add_argument("--serve-jobs", type=int, default=None,
+                        help="--rebuilds-only: serve --jobs (default: one per CPU)")
+    parser.add_argument("--record-into", help=argparse.SUPPRESS)
+    parser.add_argument("--count-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.record_into:  # the recorder's own process (RecorderProcess)
+        recorder = Recorder(Path(args.record_into))
+        recorder.count_file = Path(args.count_file)
+        signal.signal(signal.SIGTERM, lambda *_: recorder.halt.set())
+        recorder.run()
+        return 0
+    if args.contracts is not None and args.contracts < 1:
+        parser.error("--contracts must be at least 1")
+    if args.rebuilds_only:
+        return rebuilds_only(args)
     if min(args.duration, args.connections, args.threads, args.rounds) < 1:
         parser.error("duration, connections, threads and rounds must be at least 1")
     if args.threads > args.connections:
@@ -279,11 +350,13 @@ def main() -> int:
 
         # a copy of the logs: --during-rebuilds records events into them
         events = work / "events"
-        shutil.copytree(args.events, events)
+        portfolio(args, events)
         app = FeedServer(events, work / "feeds", work / "tokens.json", clock=clock, log=null)
         started = time.perf_counter()
         app.snapshot()  # built before any run starts
         first_build = time.perf_counter() - started
+        app.start()  # looks for changes once a second and rebuilds in a child, as `serve`
+        stack.callback(app.close)
         port = stack.enter_context(serving(app, args.server_threads))
         url = f"http://{HOST}:{port}{path}"
         status, headers, body = fetch(port, path, encoding)
@@ -311,9 +384,8 @@ def main() -> int:
         for _ in range(args.rounds):
             for name, target, logger, request_headers in plan:
                 app.log = logger
-                recorder = Recorder(events) if name.endswith("rebuilds") else None
-                if recorder is not None:
-                    recorder.start()
+                recorder = RecorderProcess(events, work) if name.endswith("rebuilds") \
+                    else None
                 try:
                     runs.setdefault(name, []).append(run_wrk(name, target, args, work,
                                                              request_headers))
@@ -372,6 +444,249 @@ def main() -> int:
     if not args.log_file:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if bad else 0
+
+
+def portfolio(args: argparse.Namespace, events: Path) -> None:
+    """The logs the server serves: generated (--contracts) or a copy of --events."""
+    if args.contracts is None:
+        shutil.copytree(args.events, events)
+        return
+    # bench/build.py's own generator, so that both benches measure the same portfolios
+    spec = importlib.util.spec_from_file_location("bench_build", ROOT / "bench" / "build.py")
+    assert spec is not None and spec.loader is not None
+    generator = importlib.util.module_from_spec(spec)
+    sys.modules["bench_build"] = generator  # its dataclasses look their module up there
+    spec.loader.exec_module(generator)
+    generator.generate(events, args.contracts, 2026, 3.0)
+    args.events = f"{args.contracts} generated contracts"
+
+
+class TreeSampler(threading.Thread):
+    """Every 20 ms, from /proc: the RSS of a process and of all its descendants, the peaks
+    since `phase()`, and the rebuild processes seen (the children of multiprocessing's fork
+    server, which the server starts for its rebuilds)."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.halt = threading.Event()
+        self.rebuilds: set[tuple[int, str]] = set()
+        self.rebuilding = False
+        self.server_peak = self.tree_peak = 0
+
+    @staticmethod
+    def children(pid: int) -> list[int]:
+        out: list[int] = []
+        for task in Path(f"/proc/{pid}/task").glob("*/children"):
+            try:
+                out += [int(x) for x in task.read_text().split()]
+            except OSError:
+                continue
+        return out
+
+    @staticmethod
+    def rss_kb(pid: int) -> int:
+        try:
+            text = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return 0
+        found = re.search(r"VmRSS:\s+(\d+)", text)
+        return int(found.group(1)) if found else 0
+
+    def phase(self) -> tuple[int, int, int]:
+        """The peaks (server, server plus children, in kB) and rebuilds seen, then reset."""
+        found = (self.server_peak, self.tree_peak, len(self.rebuilds))
+        self.server_peak = self.tree_peak = 0
+        self.rebuilds = set()
+        return found
+
+    def sample(self) -> None:
+        tree, todo, forkservers = [], [self.pid], []
+        while todo:
+            pid = todo.pop()
+            tree.append(pid)
+            kids = self.children(pid)
+            todo += kids
+            if pid == self.pid:
+                for kid in kids:
+                    try:
+                        if b"forkserver" in Path(f"/proc/{kid}/cmdline").read_bytes():
+                            forkservers.append(kid)
+                    except OSError:
+                        continue
+        rebuilding = False
+        for server in forkservers:
+            for kid in self.children(server):
+                try:  # the start time tells a reused pid apart
+                    started = Path(f"/proc/{kid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+                except (OSError, IndexError):
+                    continue
+                self.rebuilds.add((kid, started))
+                rebuilding = True
+        self.rebuilding = rebuilding
+        server_rss = self.rss_kb(self.pid)
+        self.server_peak = max(self.server_peak, server_rss)
+        self.tree_peak = max(self.tree_peak, sum(self.rss_kb(pid) for pid in tree))
+
+    def run(self) -> None:
+        while not self.halt.wait(0.02):
+            self.sample()
+
+
+@dataclass
+class Paced:
+    latencies: list[float]  # ms
+    during: list[float]  # ms, of the requests sent while a rebuild process ran
+    errors: int
+    outside: list[float] = field(default_factory=list)  # ms, sent while none ran
+
+    def add(self, other: Paced) -> None:
+        self.latencies += other.latencies
+        self.during += other.during
+        self.outside += other.outside
+        self.errors += other.errors
+
+
+def merge_peaks(a: tuple[int, int, int], b: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Peaks of two phases (the larger) and rebuilds seen (added up)."""
+    return max(a[0], b[0]), max(a[1], b[1]), a[2] + b[2]
+
+
+def paced_requests(port: int, paths: list[str], args: argparse.Namespace,
+                   sampler: TreeSampler) -> Paced:
+    """--connections clients, each on its own keep-alive connection, one request per --delay
+    ms (or back to back), for --duration seconds."""
+    result = Paced([], [], 0)
+    end = time.perf_counter() + args.duration
+    lock = threading.Lock()
+
+    def client(index: int) -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=30)
+        n = index
+        while (now := time.perf_counter()) < end:
+            path = paths[n % len(paths)]
+            n += 1
+            rebuilding = sampler.rebuilding
+            try:
+                conn.request("GET", path)
+                response = conn.getresponse()
+                response.read()
+                ok = response.status == 200
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, port, timeout=30)
+                ok = False
+            took = (time.perf_counter() - now) * 1000
+            with lock:
+                result.latencies.append(took)
+                (result.during if rebuilding else result.outside).append(took)
+                result.errors += not ok
+            time.sleep(max(0.0, args.delay / 1000 - took / 1000))
+        conn.close()
+
+    clients = [threading.Thread(target=client, args=(i,)) for i in range(args.connections)]
+    for c in clients:
+        c.start()
+    for c in clients:
+        c.join()
+    return result
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+def rebuilds_only(args: argparse.Namespace) -> int:
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    work = Path(tempfile.mkdtemp(prefix="deadlines-load-"))
+    events = work / "events"
+    portfolio(args, events)
+    logs = sorted(events.glob("*.yaml"))
+    ids = []
+    for log in logs[:20]:
+        found = re.search(r"^  id: (\S+)$", log.read_text(encoding="utf-8"), re.M)
+        if found:
+            ids.append(found.group(1))
+    store = TokenStore.load(work / "tokens.json")
+    paths = [f"/{store.create(f'contract:{cid}')[0]}/{FEED_NAME}" for cid in ids]
+    errors_path = work / "serve.log"
+    command = [sys.executable, "-m", "deadlines", "serve", str(events), "--port", "0",
+               "--tokens", str(work / "tokens.json"), "--out", str(work / "feeds")]
+    if args.serve_jobs:
+        command += ["--jobs", str(args.serve_jobs)]
+    started = time.perf_counter()
+    with errors_path.open("wb") as errors:
+        proc = subprocess.Popen(command, stderr=errors, stdout=subprocess.DEVNULL)
+    sampler = TreeSampler(proc.pid)
+    sampler.start()
+    port = None
+    try:
+        while port is None and proc.poll() is None and time.perf_counter() - started < 3600:
+            found = re.search(r"serving .* on http://127\.0\.0\.1:(\d+)/",
+                              errors_path.read_text(encoding="utf-8", errors="replace"))
+            port = int(found.group(1)) if found else None
+            time.sleep(0.1)
+        if port is None:
+            print(errors_path.read_text(encoding="utf-8", errors="replace"), file=sys.stderr)
+            return 2
+        first_build = time.perf_counter() - started
+        _, start_peak, _ = sampler.phase()
+        time.sleep(3)  # anything the first build left to notice
+        sampler.phase()
+        # idle and busy phases alternate --rounds times, so that the machine's other load
+        # falls on both alike
+        idle, busy = Paced([], [], 0), Paced([], [], 0)
+        idle_peaks, busy_peaks = (0, 0, 0), (0, 0, 0)
+        recorded = 0
+        for _ in range(args.rounds):
+            idle.add(paced_requests(port, paths, args, sampler))
+            idle_peaks = merge_peaks(idle_peaks, sampler.phase())
+            recorder = RecorderProcess(events, work)
+            try:
+                busy.add(paced_requests(port, paths, args, sampler))
+            finally:
+                recorder.stop()
+                recorded += recorder.count
+            time.sleep(2)  # the last rebuild ends in this phase's figures
+            busy_peaks = merge_peaks(busy_peaks, sampler.phase())
+    finally:
+        sampler.halt.set()
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"bench/load.py --rebuilds-only: `deadlines serve` on {args.events} "
+          f"({len(logs)} logs); {args.connections} paced clients, one request each per "
+          f"{args.delay:g} ms, {args.duration} s per phase, {args.rounds} round(s) of idle "
+          f"then rebuilds; contract feeds of {len(paths)} "
+          f"tokens; {os.cpu_count()} cores; Python {platform.python_version()}")
+    print(f"load average before: {load_before}; after: {load_after}")
+    print(f"start-up (first build in the rebuild child, then listening): {first_build:.1f} s, "
+          f"peak RSS server + children {start_peak / 1024:,.0f} MB")
+    print(f"{'phase':<34}{'requests':>9}{'errors':>7}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+          f"{'rebuilds':>9}{'RSS server':>11}{'+children':>10}")
+    rows = [("idle", idle.latencies, idle.errors, idle_peaks),
+            (f"during rebuilds ({recorded} events)", busy.latencies, busy.errors,
+             busy_peaks),
+            # the server's clock is the real one: the moment some contract's deadlines
+            # change starts a rebuild in the idle phase too, so both are also split by what
+            # the server was doing when each request was sent
+            ("both phases, a rebuild running", idle.during + busy.during, 0, None),
+            ("both phases, no rebuild running", idle.outside + busy.outside, 0, None)]
+    for name, values, errors, peaks in rows:
+        rebuilt = f"{peaks[2]:>9}{peaks[0] / 1024:>9.0f}MB{peaks[1] / 1024:>8.0f}MB" \
+            if peaks else ""
+        print(f"{name:<34}{len(values):>9}{errors:>7}{percentile(values, 50):>9.2f}"
+              f"{percentile(values, 99):>9.2f}{max(values, default=float('nan')):>9.1f}"
+              f"{rebuilt}")
+    shutil.rmtree(work, ignore_errors=True)
+    return 1 if idle.errors or busy.errors else 0
 
 
 if __name__ == "__main__":

@@ -630,7 +630,7 @@ class Workers:
             # has asked to die with it (a fork server's workers have the server for parent)
             parent = os.getpid() if context.get_start_method() == "fork" else None
             self._pool = ProcessPoolExecutor(self.jobs, mp_context=context,
-                                             initializer=_die_with_parent, initargs=(parent,))
+                                             initializer=die_with_parent, initargs=(parent,))
         return self._pool
 
     def run(self, fn: Callable[[T], R], items: list[T], discard: Callable[[R], None]
@@ -695,7 +695,7 @@ def _workers_can_start() -> bool:
     return spec is not None or path is None or os.path.exists(path)
 
 
-def _die_with_parent(parent: int | None = None) -> None:
+def die_with_parent(parent: int | None = None) -> None:
     """A worker ends with the process that started it (Linux): a build killed with -9 leaves
     no worker writing temporaries after the next build has cleaned up, nor holding the
     folder's lock. The signal is asked for once the worker runs: a parent killed before that

@@ -55,6 +55,8 @@ LABELS: dict[str, dict[str, str]] = {
         "page.status": "Status", "page.who": "Who", "page.clause": "Clause",
         "page.owner": "Owner",
         "page.empty": "No deadlines in the window.",
+        "page.more": "{count} more deadlines in the window are not shown here; the feed "
+                     "holds them, and each contract's own page shows its own.",
         "page.window": "Deadlines due in the last {days} days and the coming months.",
         "page.window.aggregate": "Obligations and rights due from {days} days back to {ahead} "
                                  "days ahead; each contract's own page shows all of its "
@@ -113,6 +115,8 @@ LABELS: dict[str, dict[str, str]] = {
         "page.status": "Statut", "page.who": "Qui agit", "page.clause": "Clause",
         "page.owner": "Responsable",
         "page.empty": "Aucune échéance dans la période affichée.",
+        "page.more": "{count} autres échéances de la période ne sont pas affichées ici ; le "
+                     "flux les contient, et la page de chaque contrat montre les siennes.",
         "page.window": "Échéances des {days} derniers jours et des mois à venir.",
         "page.window.aggregate": "Obligations et droits dont l'échéance va de {days} jours en "
                                  "arrière à {ahead} jours en avant ; la page de chaque contrat "

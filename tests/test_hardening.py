@@ -565,7 +565,7 @@ def test_a_worker_whose_build_died_before_it_started_ends(parent_is_alive: bool,
     build_pid = os.getpid() if parent_is_alive else 1  # pid 1 stands for "another parent"
     child = os.fork()
     if child == 0:
-        build_module._die_with_parent(build_pid)
+        build_module.die_with_parent(build_pid)
         os._exit(0)
     _, wait_status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(wait_status) == status

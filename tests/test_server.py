@@ -146,17 +146,18 @@ def test_subscribe_page(site: tuple[FeedServer, dict[str, str], Path]) -> None:
 
 def test_recorded_event_shows_up_with_new_etag_and_sequence(
         site: tuple[FeedServer, dict[str, str], Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    import deadlines.server as server
+    import deadlines.rebuilds as rebuilds
 
-    monkeypatch.setattr(server, "CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(rebuilds, "CHECK_SECONDS", 0.0)
     app, tokens, events = site
     path = f"/{tokens['all']}/deadlines.ics"
     _, first_headers, first = call(app, path)
     assert b"[DONE] Written Incident report" not in first
     record(events / "acme-freshhawk.yaml", "incident_report_sent", "2026-11-23T18:00",
            ref="incident-1")
-    # the request that notices the change is answered from the current snapshot and starts
-    # the rebuild in the background; once it is done, the next request sees the event
+    # requests are answered from the current snapshot; the change is picked up by a look at
+    # the inputs (the watching thread's, here settle's), and once that rebuild is done, the
+    # next request sees the event
     assert call(app, path)[2] == first
     assert app.settle(timeout=30)
     _, headers, body = call(app, path)
@@ -306,15 +307,15 @@ def test_no_rebuild_on_a_timer_only_at_the_next_change(tmp_path: Path,
     """Nothing changes for hours: no rebuild (the server used to rebuild everything every 5
     minutes). The moment the store says a deadline changes status, one rebuild, and the feed
     shows it."""
-    import deadlines.server as server
+    import deadlines.rebuilds as rebuilds
 
     now = [datetime(2026, 11, 26, 12, tzinfo=UTC)]
     ticks = [0.0]
     made = make_site(tmp_path, clock=lambda: now[0], monotonic=lambda: ticks[0],
                      background=False)
     builds: list[int] = []
-    real = server.build
-    monkeypatch.setattr(server, "build", lambda *a, **k: builds.append(1) or real(*a, **k))
+    real = rebuilds.build
+    monkeypatch.setattr(rebuilds, "build", lambda *a, **k: builds.append(1) or real(*a, **k))
     path = f"/{made.tokens['contract:acme-freshhawk']}/deadlines.ics"
     first = call(made.app, path)[2]
     change = made.app.snapshot().next_change

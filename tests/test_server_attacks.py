@@ -26,10 +26,12 @@ import pytest
 from serverkit import AS_OF, ROOT, Site, call, live, make_site, raw_request
 from tooling import stop
 
+import deadlines.rebuilds as rebuilds
 import deadlines.server as server
 from deadlines.errors import DeadlinesError
+from deadlines.rebuilds import signature as _signature
 from deadlines.recording import record
-from deadlines.server import FeedServer, ScrubFilter, _signature, mask, scrub
+from deadlines.server import FeedServer, ScrubFilter, mask, scrub
 from deadlines.tokens import TokenStore
 
 BROKEN = "contract: [this is not\n"
@@ -38,7 +40,7 @@ BROKEN = "contract: [this is not\n"
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Site:
     """Checks the inputs on every request; rebuilds before answering (deterministic)."""
-    monkeypatch.setattr(server, "CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(rebuilds, "CHECK_SECONDS", 0.0)
     return make_site(tmp_path, background=False)
 
 
@@ -77,8 +79,8 @@ def test_token_changes_need_no_rebuild(site: Site, monkeypatch: pytest.MonkeyPat
     next request already sees the edit."""
     call(site.app, site.feed("all"))
     builds: list[object] = []
-    real = server.build
-    monkeypatch.setattr(server, "build", lambda *a, **k: builds.append(a) or real(*a, **k))
+    real = rebuilds.build
+    monkeypatch.setattr(rebuilds, "build", lambda *a, **k: builds.append(a) or real(*a, **k))
     site.revoke("ours")
     new = site.create("theirs")
     assert call(site.app, site.feed("ours"))[0] == "404 Not Found"
@@ -393,7 +395,7 @@ def test_log_deleted_during_a_rebuild_is_a_change(site: Site,
     assert b"Globex" in first
     record(site.events / "acme-freshhawk.yaml", "incident_identified", "2026-11-25T09:00",
            event_id="incident-race")
-    real = server.build
+    real = rebuilds.build
     calls: list[int] = []
 
     def racing_build(*args: Any, **kwargs: Any) -> Any:
@@ -403,7 +405,7 @@ def test_log_deleted_during_a_rebuild_is_a_change(site: Site,
             raise DeadlinesError("no such file", file=str(globex))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(server, "build", racing_build)
+    monkeypatch.setattr(rebuilds, "build", racing_build)
     status, _, body = call(site.app, site.feed("all"))
     assert status == "200 OK"
     assert b"Globex" not in body and b"incident-race" in body
@@ -524,8 +526,8 @@ def test_broken_log_backs_off_and_is_logged_once(tmp_path: Path,
     ticks = Ticks()
     site = make_site(tmp_path, background=False, monotonic=ticks)
     builds: list[int] = []
-    real = server.build
-    monkeypatch.setattr(server, "build",
+    real = rebuilds.build
+    monkeypatch.setattr(rebuilds, "build",
                         lambda *a, **k: builds.append(1) or real(*a, **k))
     call(site.app, site.feed("all"))
     log = site.events / "acme-freshhawk.yaml"
@@ -554,19 +556,21 @@ def test_request_during_a_slow_rebuild_gets_the_previous_snapshot(
     """Attack: a rebuild that takes long (here: blocked until the test lets it go). Expected:
     requests meanwhile are answered at once from the previous snapshot and start no second
     rebuild; once it is done, the next request sees the new feed."""
-    monkeypatch.setattr(server, "CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(rebuilds, "CHECK_SECONDS", 0.0)
     site = make_site(tmp_path)
     first = call(site.app, site.feed("all"))[2]
     release = threading.Event()
+    running = threading.Event()
     started: list[int] = []
-    real = server.build
+    real = rebuilds.build
 
     def slow_build(*args: Any, **kwargs: Any) -> Any:
         started.append(1)
+        running.set()
         release.wait(30)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(server, "build", slow_build)
+    monkeypatch.setattr(rebuilds, "build", slow_build)
     record(site.events / "acme-freshhawk.yaml", "incident_identified", "2026-11-25T09:00",
            event_id="incident-slow")
     answers: list[bytes] = []
@@ -574,18 +578,23 @@ def test_request_during_a_slow_rebuild_gets_the_previous_snapshot(
     def ask() -> None:
         answers.append(call(site.app, site.feed("all"))[2])
 
+    site.app.start()  # the watching thread picks the change up, as in `serve`
     try:
-        for _ in range(3):
-            asking = threading.Thread(target=ask)
-            asking.start()
-            asking.join(timeout=10)
-            assert not asking.is_alive(), "a request waited for the rebuild"
+        try:
+            assert running.wait(30), "the change was not picked up"
+            for _ in range(3):
+                asking = threading.Thread(target=ask)
+                asking.start()
+                asking.join(timeout=10)
+                assert not asking.is_alive(), "a request waited for the rebuild"
+        finally:
+            release.set()
+        assert answers == [first] * 3
+        assert site.app.settle(timeout=30)
+        assert len(started) == 1
+        assert b"incident-slow" in call(site.app, site.feed("all"))[2]
     finally:
-        release.set()
-    assert answers == [first] * 3
-    assert len(started) == 1
-    assert site.app.settle(timeout=30)
-    assert b"incident-slow" in call(site.app, site.feed("all"))[2]
+        site.app.close()
 
 
 def test_first_snapshot_is_built_before_the_first_answer(tmp_path: Path) -> None:
@@ -607,7 +616,7 @@ def test_each_log_line_is_one_write(capsys: pytest.CaptureFixture[str],
     chaos.py saw 39 of 8,300 request lines written onto the end of another."""
     import io
 
-    from deadlines import server
+    from deadlines import serverlog
 
     writes: list[str] = []
 
@@ -616,6 +625,6 @@ def test_each_log_line_is_one_write(capsys: pytest.CaptureFixture[str],
             writes.append(text)
             return len(text)
 
-    monkeypatch.setattr(server.sys, "stderr", Recorder())
-    server._print_line("GET /<token>/deadlines.ics 200 12 0.1ms")
+    monkeypatch.setattr(serverlog.sys, "stderr", Recorder())
+    serverlog.print_line("GET /<token>/deadlines.ics 200 12 0.1ms")
     assert writes == ["GET /<token>/deadlines.ics 200 12 0.1ms\n"]

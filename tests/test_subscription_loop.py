@@ -37,7 +37,7 @@ from icalendar import Calendar
 from serverkit import live
 from tooling import missing, require_module
 
-import deadlines.server as server_module
+import deadlines.rebuilds as rebuilds
 from deadlines.recording import record
 from deadlines.server import FeedServer
 from deadlines.tokens import TokenStore
@@ -229,7 +229,7 @@ class Loop:
 def serving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
             ) -> Iterator[tuple[FeedServer, Clock, int, str, list[str]]]:
     require_vdirsyncer()
-    monkeypatch.setattr(server_module, "CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(rebuilds, "CHECK_SECONDS", 0.0)
     shutil.copytree(ROOT / "events", tmp_path / "events")
     token, _ = TokenStore.load(tmp_path / "tokens.json").create("all")
     clock = Clock(AS_OF)

@@ -1,0 +1,182 @@
+"""Issue 11: `serve` rebuilds in a niced child process and never makes a request wait for it;
+changes are noticed with few stats, spread over the logs; the page stays small.
+
+The request-level guarantees (back-off, tokens re-read on every request, vanishing files) are
+in test_server_attacks.py; these tests use the child process `serve` uses (`isolated=True`).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from serverkit import call, hold_rebuild, make_site
+
+from deadlines.errors import DeadlinesError
+from deadlines.feeds import FeedOptions
+from deadlines.rebuilds import NICENESS, Watcher
+from deadlines.recording import record
+from deadlines.server import FeedServer
+from deadlines.store import micros
+from deadlines.subscribepage import MAX_ROWS, render_page
+
+
+def wait_for(path: Path) -> bool:
+    """True once `path` exists (polled by a thread joined with a bound, not timed)."""
+    found = threading.Event()
+
+    def poll() -> None:
+        while not found.is_set():
+            if path.exists():
+                found.set()
+            else:
+                threading.Event().wait(0.01)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    poller.join(60)
+    result = found.is_set()
+    found.set()
+    return result
+
+
+def test_requests_are_answered_while_the_rebuild_child_is_held(tmp_path: Path) -> None:
+    """A change is picked up by the watching thread and rebuilt in a child process, niced,
+    which the test holds before its build. Meanwhile every request is answered, from the
+    previous snapshot; a request that waited for the rebuild would never return (the child
+    is released only after the requests). Once released, the next request sees the change."""
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    site = make_site(tmp_path, isolated=True,
+                     before_rebuild=functools.partial(hold_rebuild, gate))
+    first = call(site.app, site.feed("all"))[2]
+    (gate / "hold").touch()
+    record(site.events / "acme-freshhawk.yaml", "incident_identified", "2026-11-25T09:00",
+           event_id="incident-held")
+    answers: list[tuple[str, bytes]] = []
+
+    def ask() -> None:
+        status, _, body = call(site.app, site.feed("all"))
+        answers.append((status, body))
+
+    site.app.start()
+    try:
+        try:
+            assert wait_for(gate / "child"), "no rebuild started"
+            pid, niceness = map(int, (gate / "child").read_text().split())
+            assert pid != os.getpid()
+            assert niceness == min(19, os.getpriority(os.PRIO_PROCESS, 0) + NICENESS)
+            for _ in range(3):
+                asking = threading.Thread(target=ask)
+                asking.start()
+                asking.join(timeout=30)
+                assert not asking.is_alive(), "a request waited for the rebuild"
+            assert call(site.app, f"/{site.tokens['ours']}/")[0] == "200 OK"  # the page too
+        finally:
+            (gate / "release").touch()
+        assert answers == [("200 OK", first)] * 3
+        (gate / "hold").unlink()
+        assert site.app.settle(timeout=60)
+        assert b"incident-held" in call(site.app, site.feed("all"))[2]
+    finally:
+        site.app.close()
+
+
+def test_a_failed_rebuild_in_the_child_is_logged_once_and_keeps_the_feeds(tmp_path: Path
+                                                                         ) -> None:
+    """The child's error comes back as the one line a build would print; the previous feeds
+    are served meanwhile, and a repaired log is built again."""
+    site = make_site(tmp_path, isolated=True)
+    first = call(site.app, site.feed("all"))[2]
+    log = site.events / "acme-freshhawk.yaml"
+    good = log.read_text()
+    log.write_text("contract: [this is not\n")
+    assert site.app.settle(timeout=60)
+    assert site.app.settle(timeout=60)  # backing off: not tried again, not logged again
+    failed = [line for line in site.lines if "rebuild failed" in line]
+    assert len(failed) == 1 and "acme-freshhawk.yaml" in failed[0], site.lines
+    assert call(site.app, site.feed("all"))[2] == first
+    log.write_text(good)
+    assert site.app.settle(timeout=60)
+    assert any(line.startswith("rebuild succeeded") for line in site.lines), site.lines
+
+
+def test_the_first_snapshot_in_a_child_raises_the_build_error(tmp_path: Path) -> None:
+    """Bad input at start-up is the one-line error `serve` exits 2 with, child or not."""
+    site = make_site(tmp_path, isolated=True)
+    (site.events / "acme-freshhawk.yaml").write_text("contract: [this is not\n")
+    app = FeedServer(site.events, tmp_path / "other-feeds", site.tokens_path, isolated=True,
+                     log=site.lines.append)
+    with pytest.raises(DeadlinesError, match=r"acme-freshhawk\.yaml"):
+        app.snapshot()
+
+
+def logs(folder: Path, count: int) -> list[Path]:
+    folder.mkdir()
+    paths = [folder / f"c{i}.yaml" for i in range(count)]
+    for path in paths:
+        path.write_text("x")
+    return paths
+
+
+def test_the_watcher_spreads_its_stats_over_the_logs(tmp_path: Path) -> None:
+    """Two logs a look: an edit in place of the fifth of five is seen at the third look (not
+    at once, and not never); a log added is seen at once (the folder's own stat)."""
+    paths = logs(tmp_path / "events", 5)
+    watcher = Watcher(tmp_path / "events", tmp_path / "no-rulebooks", per_look=2)
+    before = watcher.look(full=True)
+    stamp = paths[4].stat().st_mtime_ns + 10**9
+    os.utime(paths[4], ns=(stamp, stamp))  # an edit in place: the folder does not change
+    assert watcher.look() == before  # logs 0 and 1
+    assert watcher.look() == before  # logs 2 and 3
+    after = watcher.look()  # logs 4 and 0
+    assert after != before and after[4][2] == stamp
+    (tmp_path / "events" / "c9.yaml").write_text("x")
+    assert len(watcher.look()) == 6
+
+
+def test_the_watcher_sees_a_log_vanish_between_two_full_looks(tmp_path: Path) -> None:
+    paths = logs(tmp_path / "events", 3)
+    watcher = Watcher(tmp_path / "events", tmp_path / "no-rulebooks", per_look=1)
+    before = watcher.look(full=True)
+    paths[0].unlink()
+    assert watcher.look() != before  # the folder changed: listed again, no error
+
+
+def test_an_aggregate_page_shows_at_most_its_limit_and_says_how_many_more() -> None:
+    as_of = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    rows = [{"sort": micros(as_of + timedelta(hours=i)), "uid": f"u{i}", "due": f"d{i}",
+             "title": f"Deadline {i}", "status": "pending", "actor": "provider", "clause": "c",
+             "contract": f"c{i % 7}", "contract_name": "C"} for i in range(MAX_ROWS + 25)]
+    page = render_page("All", rows, "http://h/t/deadlines.ics", as_of, FeedOptions(), 14, 30)
+    assert page.count('<tr class="pending">') == MAX_ROWS
+    assert f">Deadline {MAX_ROWS - 1} - C<" in page and f">Deadline {MAX_ROWS} - C<" not in page
+    assert "25 more deadlines in the window are not shown here" in page
+    assert "more deadlines" not in render_page("All", rows[:10], "http://h/t/deadlines.ics",
+                                               as_of, FeedOptions(), 14, 30)
+
+
+def test_a_relisting_stats_only_what_was_replaced(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log replaced by a rename (as `record` does) moves the folder: the listing shows the
+    new inode, and that one file is stat'ed, not the other 99."""
+    paths = logs(tmp_path / "events", 100)
+    watcher = Watcher(tmp_path / "events", tmp_path / "no-rulebooks", per_look=1)
+    before = watcher.look(full=True)
+    (tmp_path / "new.yaml").write_text("xy")
+    (tmp_path / "new.yaml").rename(paths[50])
+    stats: list[str] = []
+    real = Path.stat
+
+    def counted(self: Path, **kwargs: bool) -> os.stat_result:
+        stats.append(self.name)
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", counted)
+    after = watcher.look()
+    assert [a[0] for a, b in zip(before, after, strict=True) if a != b] == [str(paths[50])]
+    assert stats == ["events", "no-rulebooks", "c50.yaml"], stats
