@@ -269,20 +269,15 @@ def _write_one(store: BuildStore, out: Path, scope: str, options: FeedOptions,
     description = labels["aggregate.description"].format(
         past=options.aggregate_past_days, ahead=options.aggregate_days_ahead)
     total = sum(size for size, _ in sizes)
-    capped = count > len(sizes) or (
-        limit > 0 and len(_head(name, scope, options, max((lm for _, lm in sizes), default=None),
-                                description, bool(sizes))) + total + len(CALENDAR_END) > limit)
-    if not capped:
-        kept = count
-        latest = max((lm for _, lm in sizes), default=None)
-        head = _head(name, scope, options, latest, description, bool(sizes))
-    else:
+    latest = max((lm for _, lm in sizes), default=None)
+    head = _head(name, scope, options, latest, description, bool(sizes))
+    kept = count
+    if count > len(sizes) or (limit > 0 and len(head) + total + len(CALENDAR_END) > limit):
         widest = description + labels["feed.capped"].format(
             dropped=count, limit=limit, where=labels["capped.aggregate"])
-        # the widest head's LAST-MODIFIED is as long as any: every stamp has the same form
-        budget = limit - len(CALENDAR_END) - len(_head(name, scope, options,
-                                                       sizes[0][1] if sizes else None,
-                                                       widest, True))
+        # the stamps read so far stand for all: every LAST-MODIFIED has the same length
+        budget = limit - len(CALENDAR_END) - len(_head(name, scope, options, latest, widest,
+                                                       True))
         kept = prefix_within((size for size, _ in sizes), budget)
         note = description + labels["feed.capped"].format(
             dropped=count - kept, limit=limit, where=labels["capped.aggregate"])

@@ -198,12 +198,11 @@ def _term_deadlines(agreement: str, result: Computation, rule_id: str) -> list[D
     log = contract_log(agreement) if rule_id in TERM_RULES else None
     if log is None or log.contract.term is None:
         return []
-    zone = log.settings.zone
     trigger = result.trigger
-    as_of = trigger.instant or datetime.combine(trigger.day, time.max, zone).astimezone(UTC)
+    as_of = trigger.instant or datetime.combine(trigger.day, time.max,
+                                                log.settings.zone).astimezone(UTC)
     until = add_months(trigger.day, 12)[0]
-    live = [e for e in log.events if e.id not in log.withdrawn_ids]
-    tracking = track_terms(log, as_of, until, live)
+    tracking = track_terms(log, as_of, until, log.live_events)
     return [t.deadline for t in tracking.items if t.deadline.rule.id == rule_id]
 
 
@@ -394,7 +393,6 @@ def build(events_dir: str, out: str, *, as_of: datetime, lang: str = "en",
                           aggregate_past_days=aggregate_past_days,
                           aggregate_days_ahead=aggregate_days_ahead)
     return _build(events_dir, out, as_of, options, progress=progress, jobs=jobs)
-
 
 
 

@@ -151,8 +151,6 @@ def _warn(warnings: list[str]) -> None:
         click.echo(f"deadlines: warning: {message}", err=True)
 
 
-
-
 class _Folder(click.Path):
     """--out: a folder, never the empty path (which would mean the current folder, and put
     feeds and the store among whatever is there)."""
@@ -166,6 +164,8 @@ class _Folder(click.Path):
 
 
 OUT_FOLDER = _Folder()
+
+
 @cli.command(short_help="Every deadline an event sets off under an agreement.",
              help="Every deadline EVENT at WHEN sets off under AGREEMENT.\n\n"
              f"{_LOOKUP_HELP}\n\n{_WHEN_HELP}")
@@ -359,7 +359,7 @@ def rules(agreement: str | None, events_only: bool, fmt: str) -> None:
     info = api.agreement_info(agreement)
     if fmt == "json":
         click.echo(_dumps(info["events"] if events_only else info, ensure_ascii=False,
-                              indent=2))
+                          indent=2))
         return
     if events_only:
         for line in _columns(*_event_rows(info["events"]), indent=""):
@@ -460,7 +460,7 @@ def add(when: str, period: str, calendar: str | None, roll: str, tz: str, before
     due_text = api.due_iso(due, zone=tz)
     if fmt == "json":
         click.echo(_dumps({"due": due_text, "explanation": " ".join(steps)},
-                              ensure_ascii=False, indent=2))
+                          ensure_ascii=False, indent=2))
         return
     click.echo(due_text)
     for step in steps:

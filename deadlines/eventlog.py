@@ -98,6 +98,12 @@ class ContractLog:
     def withdrawn_ids(self) -> set[str]:
         return effective_withdrawals(self.events)
 
+    @property
+    def live_events(self) -> list[LoggedEvent]:
+        """The events that count: every one but those an effective withdrawal names."""
+        withdrawn = self.withdrawn_ids
+        return [e for e in self.events if e.id not in withdrawn]
+
 
 def effective_withdrawals(events: list[LoggedEvent]) -> set[str]:
     """The ids withdrawn by a withdrawal that is not itself withdrawn.

@@ -766,9 +766,6 @@ class BuildStore:
         else:
             self._run("INSERT OR REPLACE INTO files VALUES (?, ?)", (name, identity))
 
-    def aggregate_warnings(self) -> list[str]:
-        return list((self.aggregate_warnings_by_file() or {}).values())
-
     def aggregate_warnings_by_file(self) -> dict[str, str] | None:
         """The warning each aggregate file was written with (a capped one says so), in the
         order they were written; None from a store written before they were kept by file."""

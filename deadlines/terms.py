@@ -578,8 +578,7 @@ def summary_for(log: ContractLog, as_of: datetime, horizon_months: int = 12) -> 
     """`summary` of one contract's log as of a moment."""
     from .periods import add_months
 
-    withdrawn = log.withdrawn_ids
-    live = [e for e in log.events if e.id not in withdrawn]
+    live = log.live_events
     if log.contract.term is None and not any(e.type == TERMINATED for e in live):
         return None
     zone = log.settings.zone
