@@ -354,9 +354,11 @@ def _build_locked(out: Path, logs: list[LogFile], checked: dict[str, Checked] | 
         todo: list[ContractJob] = []
         warnings: dict[str, list[str]] = {}  # by log name, reported in file order
         orphans = str(store.path) if store.has_orphans() else None
+        contract_feeds = out / CONTRACT_FOLDER
         for contract_id, log in current.items():
             row = known.get(contract_id)
-            feed = path_for(out, contract_scope(contract_id))
+            # path_for(out, contract_scope(contract_id)), joined once rather than twice
+            feed = contract_feeds / (contract_id + FEED_SUFFIX)
             if (row is not None and _inputs_match(row, log, env, digests)
                     and row.computed_at <= as_of
                     and (row.valid_until is None or as_of < row.valid_until)
@@ -416,8 +418,9 @@ def _build_locked(out: Path, logs: list[LogFile], checked: dict[str, Checked] | 
             report.warnings += warnings.get(log.name, [])
         # contract feeds in the logs' order (workers finish in any order), then the aggregates,
         # then the feeds of removed contracts: the order -v lists them in
-        order = {str(path_for(out, contract_scope(cid))): i for i, cid in enumerate(current)}
-        staged.sort(key=lambda pair: order.get(str(pair[1]), len(order)))
+        order = {cid: i for i, cid in enumerate(current)}
+        staged_by = {str(r.target): r.row.id for r in computed if r.staged is not None}
+        staged.sort(key=lambda pair: order.get(staged_by.get(str(pair[1]), ""), len(order)))
         removed_changed, expired = _removed_contracts(store, known, set(current), out, options,
                                                       as_of, report, cancelled)
         written = write_aggregates(store, out, options, as_of,

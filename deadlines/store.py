@@ -201,7 +201,9 @@ def _columns(blob: object, where: str
     if sequences and max(sequences) >= 2**31:
         raise StoreDamaged(f"{where}: a SEQUENCE is out of range")
     for n, column in enumerate(times):
-        present = column if n < 2 else array("q", (t for t in column if t != _NONE))
+        # the last two columns mostly hold _NONE (no cancellation, not gone): their distinct
+        # values are few, and a set of them is built in C
+        present = column if n < 2 else set(column) - {_NONE}
         if present and (min(present) < _LOW or max(present) >= _HIGH):
             raise StoreDamaged(f"{where}: a stamp holds a time out of range")
     return count, view, sequences, times
@@ -437,13 +439,22 @@ def read_cache(directory: Path) -> dict[str, CachedContract]:
 def _cached_rows(conn: sqlite3.Connection) -> Iterator[CachedContract]:
     query = ("SELECT id, log_name, log_digest, environment, rulebooks, computed_at, valid_until,"
              " removed_since, name, agreement, deadlines, warnings, feed FROM contracts")
+    # A portfolio's contracts share a handful of rulebook lists (one per agreement) and most
+    # have no warning: each distinct text is parsed once per read, not once per contract.
+    books_of: dict[object, tuple[tuple[str, str], ...]] = {}
+    notes_of: dict[object, tuple[str, ...]] = {}
     for row in conn.execute(query):
         (cid, log_name, digest, environment, rulebooks, computed, until, removed, name,
          agreement, deadlines, warnings, feed) = row
         where = f"contract {cid}"
         try:
-            books = tuple((str(p), str(d)) for p, d in json.loads(rulebooks))
-            notes = tuple(str(w) for w in json.loads(warnings))
+            books = books_of.get(rulebooks)
+            if books is None:
+                books = books_of[rulebooks] = tuple((str(p), str(d))
+                                                    for p, d in json.loads(rulebooks))
+            notes = notes_of.get(warnings)
+            if notes is None:
+                notes = notes_of[warnings] = tuple(str(w) for w in json.loads(warnings))
         except (ValueError, TypeError, RecursionError):
             raise StoreDamaged(f"{where}: its inputs cannot be read") from None
         yield CachedContract(
