@@ -90,6 +90,7 @@ CREATE TABLE entries (              -- the deadlines that belong in the aggregat
     PRIMARY KEY (contract, uid)
 );
 CREATE INDEX entries_by_due ON entries (due, key);
+CREATE INDEX IF NOT EXISTS entries_by_feed ON entries (ours, agreement, owner);
 CREATE TABLE orphans (uid TEXT PRIMARY KEY, stamp BLOB NOT NULL, since INTEGER NOT NULL);
 CREATE TABLE files (path TEXT PRIMARY KEY, identity TEXT NOT NULL);
 CREATE TABLE withdrawn (            -- owners' feeds no log names any more, shown cancelled
@@ -98,6 +99,10 @@ CREATE TABLE withdrawn (            -- owners' feeds no log names any more, show
 );
 """
 _TABLES = {"meta", "contracts", "entries", "orphans", "files", "withdrawn"}
+# Added after version 1 stores were first written, so made on opening one that lacks it: a
+# capped aggregate counts the entries it leaves out, and without it each count reads every
+# VEVENT in the store (50 ms at 10,000 contracts; 1 ms with it). Readers need not have it.
+_FEED_INDEX = next(s for s in _SCHEMA.split(";") if "entries_by_feed" in s)
 
 
 # (ours, agreement, owner) of an aggregate entry; (None, None, owner) for an owner's name
@@ -508,6 +513,7 @@ class BuildStore:
             conn = _connect(path)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
+            conn.execute(_FEED_INDEX)
         except sqlite3.Error as exc:
             raise _sqlite_fault(exc, "opening the build store", path) from None
         store = cls(directory, conn)

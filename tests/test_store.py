@@ -107,6 +107,28 @@ def test_a_rebuild_computes_only_the_contract_whose_log_changed(tmp_path: Path) 
         "contracts/kiwi-freshhawk-0.ics", "all.ics", "theirs.ics", "owners/desk0@example.org.ics"]
 
 
+def test_a_store_written_before_the_feed_index_gets_it_and_builds_the_same(
+        tmp_path: Path) -> None:
+    """A version 1 store from before the index that counts an aggregate's entries (written by
+    an earlier release) is given it when a build opens it; nothing else changes."""
+    import sqlite3
+
+    events, out = portfolio(tmp_path / "events", copies=1), tmp_path / "feeds"
+    build_module.build(events, out, AS_OF, jobs=1)
+    before = feeds(out)
+    with sqlite3.connect(out / STORE_FILE) as conn:
+        conn.execute("DROP INDEX entries_by_feed")
+    api.record(str(events / "kiwi-freshhawk-0.yaml"), "incident_identified",
+               "2026-05-31T09:00")
+    report = build_module.build(events, out, AS_OF, jobs=1)
+    assert report.computed == 1
+    with sqlite3.connect(out / STORE_FILE) as conn:
+        plan = conn.execute("EXPLAIN QUERY PLAN SELECT count(*) FROM entries "
+                            "WHERE ours = 1").fetchall()
+    assert "entries_by_feed" in str(plan)
+    assert feeds(out).keys() == before.keys()
+
+
 def test_a_feed_file_changed_behind_the_builds_back_is_written_again(tmp_path: Path) -> None:
     events, out = portfolio(tmp_path / "events", copies=1), tmp_path / "feeds"
     build_module.build(events, out, AS_OF, jobs=1)
