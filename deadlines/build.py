@@ -86,6 +86,7 @@ LOCK_FILE = folder_lock(Path()).name
 # Fewer contracts to compute than this and the build computes them itself: starting worker
 # processes costs more than it saves.
 POOL_THRESHOLD = 8
+BATCH_MAX = 16  # contracts per task given to a worker
 # More contract feeds to stage than this and they are flushed together, once, before the
 # renames (10,000 fsyncs took a tenth of a big build), rather than one by one.
 SYNC_TOGETHER = 32
@@ -646,16 +647,20 @@ class Workers:
                 yield fn(item)
             return
         pool = self._start()
-        queue = iter(items)
-        pending: set[Future[R]] = set()
-        ready: list[Future[R]] = []
+        # a few items per task: a task's round trip through the pool costs the parent about
+        # as much as a contract's store rows, and the parent has a core's share to spare for
+        # it; small builds still give every worker some
+        size = max(1, min(BATCH_MAX, len(items) // (self.jobs * 8)))
+        queue = iter(items[i:i + size] for i in range(0, len(items), size))
+        pending: set[Future[list[R]]] = set()
+        ready: list[R] = []
 
         def top_up() -> None:
             while len(pending) < self.jobs * 4:
-                item = next(queue, _END)
-                if item is _END:
+                batch = next(queue, _END)
+                if batch is _END:
                     return
-                pending.add(pool.submit(fn, item))
+                pending.add(pool.submit(_each, fn, batch))
 
         try:
             top_up()
@@ -664,19 +669,28 @@ class Workers:
                     done, still = wait(pending, return_when=FIRST_COMPLETED)
                     pending.clear()
                     pending.update(still)
-                    ready = sorted(done, key=id)
+                    for future in sorted(done, key=id):
+                        ready += future.result()
                     top_up()
-                yield ready.pop().result()
+                yield ready.pop()
         finally:
             for future in pending:
                 future.cancel()
-            for future in [*ready, *pending]:
+            for result in ready:
+                discard(result)
+            for future in pending:
                 if future.cancelled():
                     continue
                 try:
-                    discard(future.result())
+                    results = future.result()
                 except Exception:  # it failed on its own: it staged nothing
                     continue
+                for result in results:
+                    discard(result)
+
+
+def _each(fn: Callable[[T], R], items: list[T]) -> list[R]:
+    return [fn(item) for item in items]
 
 
 _END: Any = object()
