@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from .calendars import BusinessCalendar, SupportSchedule
 from .errors import DeadlinesError
 from .moments import Moment, start_instant
-from .owners import Owners
 from .periods import (
     Period,
     Unit,
@@ -30,6 +30,9 @@ from .periods import (
 from .rulebook import Reading, Rule, Rulebook
 from .settings import Settings
 from .vocabulary import EITHER_PARTY, Align, By, Direction, Either, Kind, Roll
+
+if TYPE_CHECKING:
+    from .owners import Owners  # only a type here: counting for an agreement loads no owners
 
 Due = date | datetime  # a whole day (date) or an instant (aware datetime in the contract zone)
 DEFAULT_HORIZON_MONTHS = 12
@@ -115,6 +118,8 @@ def who_words(rule: Rule, giver: Giver, event: str) -> str:
 
 @dataclass(frozen=True)
 class Alternative:
+    """A deadline as an alternative reading of its clause counts it."""
+
     reading: str
     due: Due | None
     trace: tuple[str, ...]
@@ -122,6 +127,9 @@ class Alternative:
 
 @dataclass
 class Deadline:
+    """One rule's deadline for one trigger (or one occurrence of a recurring rule): when it
+    is due, and how it was counted."""
+
     rule: Rule
     event: str
     trigger: Moment
@@ -139,6 +147,8 @@ class Deadline:
 
 @dataclass
 class Computation:
+    """Every deadline one event sets off, with the settings it was counted under."""
+
     rulebook: Rulebook
     event: str
     trigger: Moment
