@@ -13,7 +13,6 @@ from .engine import compute as _compute
 from .errors import DeadlinesError
 from .feedpolicy import AGGREGATE_DAYS_AHEAD, AGGREGATE_PAST_DAYS, MAX_FEED_BYTES
 from .moments import Moment, parse_when
-from .owners import Owners
 from .periods import Period, Unit, count_calendar, shift
 from .rulebook import Rule, Rulebook
 from .settings import Settings
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
     from .eventlog import ContractLog, LoggedEvent
     from .importing import ImportReport
     from .notify import NotifyReport
+    from .owners import Owners
     from .rows import Row
     from .tracking import Tracked
 

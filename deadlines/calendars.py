@@ -16,7 +16,7 @@ from functools import cache, cached_property
 from importlib.util import find_spec
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import DeadlinesError
@@ -146,15 +146,19 @@ def cache_dir() -> Path:
     return Path(base) / "deadlines"
 
 
-@dataclass(frozen=True)
+# Year and BusinessCalendar are plain classes, not dataclasses: creating a dataclass costs a few
+# tenths of a millisecond of every one-off command (bench/startup.py), and nothing compares,
+# hashes or prints these.
 class Year:
     """One year of a country's calendar as the holidays package gives it: the holidays, the
     days its weekend falls on (a country's weekend may change over the years), and the weekend
     days it declares working days (moved weekends)."""
 
-    holidays: dict[date, str]
-    weekend: frozenset[date]
-    workdays: frozenset[date]
+    def __init__(self, holidays: dict[date, str], weekend: frozenset[date],
+                 workdays: frozenset[date]) -> None:
+        self.holidays: Final = holidays
+        self.weekend: Final = weekend
+        self.workdays: Final = workdays
 
     # The cache file is plain lines, not JSON: `import json` is a cost a one-off command need
     # not pay. A header names the layout, "end" closes the file (a truncated file is a miss);
@@ -194,7 +198,6 @@ class Year:
 _CACHE_HEADER = "deadlines holiday cache, days layout 2"
 
 
-@dataclass
 class BusinessCalendar:
     """Business days of one calendar spec.
 
@@ -204,8 +207,9 @@ class BusinessCalendar:
     cache holds exactly what the package returned.
     """
 
-    spec: CalendarSpec
-    _years: dict[int, Year] = field(default_factory=dict, repr=False)
+    def __init__(self, spec: CalendarSpec) -> None:
+        self.spec: Final = spec
+        self._years: dict[int, Year] = {}
 
     @property
     def label(self) -> str:

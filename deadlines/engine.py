@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import _thread
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
 from .calendars import BusinessCalendar, SupportSchedule
 from .errors import DeadlinesError
 from .moments import Moment, start_instant
-from .owners import Owners
 from .periods import (
     Period,
     Unit,
@@ -31,6 +30,9 @@ from .rulebook import Reading, Rule, Rulebook
 from .settings import Settings
 from .vocabulary import EITHER_PARTY, Align, By, Direction, Either, Kind, Roll
 
+if TYPE_CHECKING:
+    from .owners import Owners  # only a type here: counting for an agreement loads no owners
+
 Due = date | datetime  # a whole day (date) or an instant (aware datetime in the contract zone)
 DEFAULT_HORIZON_MONTHS = 12
 # A recurring series is counted occurrence by occurrence from the contract start; a custom rule
@@ -39,7 +41,12 @@ DEFAULT_HORIZON_MONTHS = 12
 MAX_OCCURRENCES = 10_000
 
 
-@dataclass(frozen=True)
+# The records of a count (Giver, Alternative, Deadline, Computation) are plain classes, not
+# dataclasses: a one-off command creates every class of the modules it imports, and creating a
+# dataclass costs a few tenths of a millisecond (bench/startup.py). Nothing compares, hashes or
+# prints them; the attributes that never change are Final.
+
+
 class Giver:
     """Who gave the triggering notice or did the event, for rules either party may owe.
 
@@ -49,9 +56,12 @@ class Giver:
     is no role (a one-off count); None when nothing says. `other` is the party that received
     it: the opposite of `party`."""
 
-    party: str | None = None
-    recorded: bool = False  # said by the log or --by, not taken from the rulebook's default
-    other: str | None = None
+    def __init__(self, party: str | None = None, recorded: bool = False,
+                 other: str | None = None) -> None:
+        self.party: Final = party
+        # said by the log or --by, not taken from the rulebook's default
+        self.recorded: Final = recorded
+        self.other: Final = other
 
 
 _OPPOSITE = {By.US: By.THEM, By.THEM: By.US}
@@ -113,42 +123,55 @@ def who_words(rule: Rule, giver: Giver, event: str) -> str:
             "the agreement's default; say by: us or them, or --by, if not)")
 
 
-@dataclass(frozen=True)
 class Alternative:
-    reading: str
-    due: Due | None
-    trace: tuple[str, ...]
+    """A deadline as an alternative reading of its clause counts it."""
+
+    def __init__(self, reading: str, due: Due | None, trace: tuple[str, ...]) -> None:
+        self.reading: Final = reading
+        self.due: Final = due
+        self.trace: Final = trace
 
 
-@dataclass
 class Deadline:
-    rule: Rule
-    event: str
-    trigger: Moment
-    anchor: Moment
-    anchor_text: str
-    due: Due | None
-    trace: list[str]
-    alternatives: list[Alternative] = field(default_factory=list)
-    occurrence: int | None = None
+    """One rule's deadline for one trigger (or one occurrence of a recurring rule): when it
+    is due, and how it was counted."""
+
+    def __init__(self, rule: Rule, event: str, trigger: Moment, anchor: Moment,
+                 anchor_text: str, due: Due | None, trace: list[str],
+                 alternatives: list[Alternative] | None = None,
+                 occurrence: int | None = None) -> None:
+        self.rule = rule
+        self.event = event
+        self.trigger = trigger
+        self.anchor = anchor
+        self.anchor_text = anchor_text
+        self.due = due
+        self.trace = trace
+        self.alternatives = alternatives if alternatives is not None else []
+        self.occurrence = occurrence
 
     @property
     def hour_based(self) -> bool:
         return isinstance(self.due, datetime)
 
 
-@dataclass
 class Computation:
-    rulebook: Rulebook
-    event: str
-    trigger: Moment
-    settings: Settings
-    deadlines: list[Deadline]
-    warnings: list[str]
-    giver: Giver = field(default_factory=Giver)
-    # counted for a contract (AGREEMENT given as its event log): its id and who owns each rule
-    contract: str | None = None
-    owners: Owners | None = None
+    """Every deadline one event sets off, with the settings it was counted under."""
+
+    def __init__(self, rulebook: Rulebook, event: str, trigger: Moment, settings: Settings,
+                 deadlines: list[Deadline], warnings: list[str], giver: Giver | None = None,
+                 contract: str | None = None, owners: Owners | None = None) -> None:
+        self.rulebook = rulebook
+        self.event = event
+        self.trigger = trigger
+        self.settings = settings
+        self.deadlines = deadlines
+        self.warnings = warnings
+        self.giver = giver if giver is not None else Giver()
+        # counted for a contract (AGREEMENT given as its event log): its id and who owns each
+        # rule
+        self.contract = contract
+        self.owners = owners
 
 
 # ---------------------------------------------------------------------------------------------

@@ -90,6 +90,8 @@ SPAN_UNITS = (Unit.MINUTES, Unit.HOURS, Unit.DAYS, Unit.WEEKS, Unit.MONTHS, Unit
 
 @dataclass(frozen=True)
 class Period:
+    """An amount of a unit: 30 days, 2 weeks, 6 business hours."""
+
     amount: int
     unit: Unit
 

@@ -6,7 +6,7 @@ from a contract's fields); it knows a rulebook's defaults and nothing else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from .calendars import BusinessCalendar, CalendarSpec, SupportSchedule, load_zone
@@ -15,19 +15,23 @@ from .rulebook import Rulebook
 from .vocabulary import Roll
 
 
-@dataclass
 class Settings:
-    """Where and how to count for one contract: zone, business calendar, roll, region."""
+    """Where and how to count for one contract: zone, business calendar, roll, region.
 
-    zone: ZoneInfo
-    calendar: BusinessCalendar
-    roll: Roll
-    region: str | None
-    law_name: str
-    law_extension: Roll
-    law_note: str
-    schedules: dict[str, SupportSchedule] = field(default_factory=dict)
-    _variants: dict[tuple[int, ...], BusinessCalendar] = field(default_factory=dict, repr=False)
+    A plain class, not a dataclass, as the engine's records are (start-up time)."""
+
+    def __init__(self, zone: ZoneInfo, calendar: BusinessCalendar, roll: Roll,
+                 region: str | None, law_name: str, law_extension: Roll, law_note: str,
+                 schedules: dict[str, SupportSchedule] | None = None) -> None:
+        self.zone = zone
+        self.calendar = calendar
+        self.roll = roll
+        self.region = region
+        self.law_name = law_name
+        self.law_extension = law_extension
+        self.law_note = law_note
+        self.schedules = schedules if schedules is not None else {}
+        self._variants: dict[tuple[int, ...], BusinessCalendar] = {}
 
     def calendar_for(self, weekend: tuple[int, ...] | None) -> BusinessCalendar:
         """The business calendar, or the same holidays on a rule's own working week."""
