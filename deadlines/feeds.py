@@ -17,7 +17,7 @@ import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -110,16 +110,18 @@ class Entry:
 
     @property
     def content_hash(self) -> str:
-        material = [self.summary, self.description, self.start.isoformat(), self.cancelled,
-                    list(self.categories), [(str(t), d) for t, d in self.alarms]]
-        return hashlib.sha256(_hash_json().encode(material).encode()).hexdigest()
+        return hashlib.sha256(self.hashed_text().encode()).hexdigest()
 
-
-@cache
-def _hash_json() -> json.JSONEncoder:
-    """The encoder `json.dumps(material, ensure_ascii=False)` makes on every call (the same
-    text; a stored hash must never change), made once: it holds no state between calls."""
-    return json.JSONEncoder(ensure_ascii=False)
+    def hashed_text(self) -> str:
+        """`json.dumps(material, ensure_ascii=False)` of the content (a stored hash must never
+        change), written directly: json's encoder set-up cost more than the text itself.
+        `tests/test_feeds.py` checks it against json.dumps."""
+        quote = json.encoder.encode_basestring  # json's own string writer (C)
+        categories = ", ".join(map(quote, self.categories))
+        alarms = ", ".join(f"[{quote(str(lead))}, {quote(text)}]" for lead, text in self.alarms)
+        return (f"[{quote(self.summary)}, {quote(self.description)}, "
+                f"{quote(self.start.isoformat())}, {'true' if self.cancelled else 'false'}, "
+                f"[{categories}], [{alarms}]]")
 
 
 def in_window(t: Tracked, as_of: datetime, options: FeedOptions,

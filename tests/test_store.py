@@ -7,8 +7,10 @@ tests/test_hardening.py, section 7.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -17,6 +19,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from folders import snapshot
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from deadlines import aggregates, api
 from deadlines import build as build_module
@@ -24,7 +28,8 @@ from deadlines.cli import cli
 from deadlines.feeds import FeedOptions
 from deadlines.state import BACKUP_FILE as LEGACY_BACKUP
 from deadlines.state import STATE_FILE as LEGACY_STATE
-from deadlines.store import STORE_FILE, StoreReader
+from deadlines.store import STORE_FILE, StoreReader, pack_page_texts, page_row_text
+from deadlines.vocabulary import Status
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -470,3 +475,15 @@ def test_a_rebuild_writes_only_the_aggregates_its_changes_fall_in(
     for _ in range(4):
         both(moment)
         moment += timedelta(days=5)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(st.text(), st.one_of(st.text(), st.integers(), st.booleans(), st.none(),
+                                            st.sampled_from(list(Status)), st.floats()))
+       )
+def test_a_page_row_is_written_as_json_dumps_writes_it(row: dict[str, object]) -> None:
+    """The subscribe page reads the rows the store keeps: written directly, they are the text
+    json.dumps wrote, and a page packs to the same bytes."""
+    assert page_row_text(row) == json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+    assert pack_page_texts([page_row_text(row)] * 2) == zlib.compress(
+        json.dumps([row] * 2, ensure_ascii=False, separators=(",", ":")).encode())
