@@ -14,7 +14,6 @@ One deliberate difference: icalendar turns a literal backslash-N in a text into 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -23,15 +22,11 @@ FOLD_LIMIT = 74  # octets of content per physical line, as icalendar folds
 _CONTINUATION = 0b1100_0000
 _CONT_MARK = 0b1000_0000
 _ESCAPE_STARTS = (ord("\\"), ord("^"))
-# what escape_text changes; most summaries and every UID have none of it
-_TO_ESCAPE = re.compile(r"[\\;,\n\r\ufeff]")
 
 
 def escape_text(text: str) -> str:
     """RFC 5545 3.3.11 TEXT: backslash, semicolon, comma and line breaks escaped. One leading
     byte-order mark is dropped, as icalendar drops it (it reads text as UTF-8 with a BOM)."""
-    if _TO_ESCAPE.search(text) is None:  # one scan instead of five replaces
-        return text
     text = (text.removeprefix("\ufeff").replace("\\", "\\\\").replace(";", "\\;")
             .replace(",", "\\,"))
     if "\r" in text:  # rare: feeds.clean_text turns CR and CRLF into LF before text gets here
@@ -101,6 +96,7 @@ def vevent(*, uid: str, summary: str, description: str, start: date | datetime,
     # ASCII; only those with a value from elsewhere go through `_fit`, which folds a line that
     # passes 74 octets. The timestamp written twice is formatted once.
     stamp_text = utc_stamp(stamp)
+    uid_text = escape_text(uid)
     lines = ["BEGIN:VEVENT", _fit(f"SUMMARY:{escape_text(summary)}")]
     if isinstance(start, datetime):
         lines.append(f"DTSTART:{utc_stamp(start)}")
@@ -109,7 +105,7 @@ def vevent(*, uid: str, summary: str, description: str, start: date | datetime,
                   f"DTEND;VALUE=DATE:{start + timedelta(days=1):%Y%m%d}"]
     lines += [
         f"DTSTAMP:{stamp_text}",
-        _fit(f"UID:{escape_text(uid)}"),
+        _fit(f"UID:{uid_text}"),
         f"SEQUENCE:{sequence}",
         _fit(f"CATEGORIES:{_categories(tuple(categories))}"),
         f"CREATED:{utc_stamp(created)}",
@@ -119,8 +115,10 @@ def vevent(*, uid: str, summary: str, description: str, start: date | datetime,
         "TRANSP:TRANSPARENT",
     ]
     if alarms:
-        base = uid.split("@")[0]
-        domain = uid.split("@", 1)[1] if "@" in uid else ""
+        # an alarm's UID is the event's with "-alarm-N" before its first "@" (escaping works
+        # character by character and leaves "@" alone, so the escaped parts are the parts of
+        # the escaped UID)
+        base, _, domain = uid_text.partition("@")
         described: dict[str, str] = {}  # an event's alarms mostly share one text
         for index, (trigger, text) in enumerate(alarms):
             line = described.get(text)
@@ -131,7 +129,7 @@ def vevent(*, uid: str, summary: str, description: str, start: date | datetime,
                 "ACTION:DISPLAY",
                 line,
                 f"TRIGGER:{duration(trigger)}",
-                _fit(f"UID:{escape_text(f'{base}-alarm-{index}@{domain}')}"),
+                _fit(f"UID:{base}-alarm-{index}@{domain}"),
                 "END:VALARM",
             ]
     lines.append("END:VEVENT\r\n")

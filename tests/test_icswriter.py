@@ -14,7 +14,7 @@ from icalendar import Calendar
 from deadlines import api
 from deadlines.build import build
 from deadlines.feeds import Entry, FeedOptions, calendar_head, event_bytes, event_component
-from deadlines.icswriter import duration, fold, utc_stamp
+from deadlines.icswriter import duration, escape_text, fold, utc_stamp
 from deadlines.state import Stamp
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,3 +141,16 @@ def test_the_hashed_content_is_what_json_dumps_writes(summary: str, description:
     material = [item.summary, item.description, item.start.isoformat(), item.cancelled,
                 list(item.categories), [(str(t), d) for t, d in item.alarms]]
     assert item.hashed_text() == json.dumps(material, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("uid", ["0123456789abcdef01234567@deadlines", "a,b;c\\d@x,y@z",
+                                 "\ufeffno-at-sign", "@\ufeff;", "x\r\ny@d"])
+def test_an_alarm_uid_is_the_escaped_event_uid_with_its_number(uid: str) -> None:
+    """The writer escapes the event's UID once and splits it at its first "@": the same
+    text as escaping each alarm's UID on its own."""
+    item = entry("s", "d", date(2026, 3, 2), ((-timedelta(days=7), "r"), (-timedelta(days=1), "r")))
+    item.uid = uid
+    base, _, domain = uid.partition("@")
+    lines = event_bytes(item, STAMP).decode().replace("\r\n ", "").split("\r\n")
+    assert [line for line in lines if line.startswith("UID:")][1:] == [
+        f"UID:{escape_text(f'{base}-alarm-{n}@{domain}')}" for n in range(2)]
