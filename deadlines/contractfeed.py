@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, lru_cache
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,6 @@ from .store import (
     micros,
     pack_page_texts,
     pack_stamps,
-    page_row_text,
     unpack_stamps,
 )
 from .tracking import Tracked, track
@@ -197,12 +197,12 @@ def compute_contract(job: ContractJob) -> ContractResult:
         identity = identity_of(staged.stat())
 
     by_uid = {t.uid: t for t in tracked}
-    page = [page_row_text(_page_row(item, contract.name)) for item in items[:kept]]
+    page = [page_text(item, contract.name) for item in items[:kept]]
     aggregate = [
         EntryRow(item.uid, micros(item.sort[0]), item.key, item.ours, contract.agreement,
                  item.owner_slug, micros(_stamp(state, item).last_modified), block,
                  page[index] if index < kept else
-                 page_row_text(_page_row(item, contract.name)))
+                 page_text(item, contract.name))
         for index, (item, block) in enumerate(zip(items, blocks, strict=True))
         if in_aggregate(by_uid[item.uid], as_of, options)
     ]
@@ -275,11 +275,18 @@ def capped_warning(dropped: int, total: int, limit: int) -> str:
             f"under --max-feed-bytes {limit:,} (its description says so)")
 
 
-def _page_row(item: Entry, contract_name: str) -> dict[str, Any]:
-    return {"uid": item.uid, "sort": micros(item.sort[0]), "due": item.due_local,
-            "title": item.title, "status": item.status, "actor": item.actor,
-            "clause": item.clause, "contract": item.contract, "contract_name": contract_name,
-            **({"owner": item.owner} if item.owner else {})}
+def page_text(item: Entry, contract_name: str) -> str:
+    """The subscribe page's row of a deadline, as JSON text: what `store.page_row_text` (and
+    json.dumps) writes of {"uid", "sort", "due", "title", "status", "actor", "clause",
+    "contract", "contract_name"[, "owner"]}, written in one go (one per deadline in a build;
+    `tests/test_store.py` checks it against json.dumps)."""
+    quote = encode_basestring
+    owner = f',"owner":{quote(item.owner)}' if item.owner else ""
+    return (f'{{"uid":{quote(item.uid)},"sort":{micros(item.sort[0])!r},'
+            f'"due":{quote(item.due_local)},"title":{quote(item.title)},'
+            f'"status":{quote(item.status)},"actor":{quote(item.actor)},'
+            f'"clause":{quote(item.clause)},"contract":{quote(item.contract)},'
+            f'"contract_name":{quote(contract_name)}{owner}}}')
 
 
 def _carry(state: FeedState, in_feed: set[str], as_of: datetime, options: FeedOptions
