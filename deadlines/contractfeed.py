@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, lru_cache
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ from .store import (
     EntryRow,
     identity_of,
     micros,
-    pack_page,
+    pack_page_texts,
     pack_stamps,
     unpack_stamps,
 )
@@ -196,12 +197,13 @@ def compute_contract(job: ContractJob) -> ContractResult:
         identity = identity_of(staged.stat())
 
     by_uid = {t.uid: t for t in tracked}
-    page = [_page_row(item, contract.name) for item in items[:kept]]
+    page = [page_text(item, contract.name) for item in items[:kept]]
     aggregate = [
         EntryRow(item.uid, micros(item.sort[0]), item.key, item.ours, contract.agreement,
                  item.owner_slug, micros(_stamp(state, item).last_modified), block,
-                 _json_row(_page_row(item, contract.name)))
-        for item, block in zip(items, blocks, strict=True)
+                 page[index] if index < kept else
+                 page_text(item, contract.name))
+        for index, (item, block) in enumerate(zip(items, blocks, strict=True))
         if in_aggregate(by_uid[item.uid], as_of, options)
     ]
     stamps = _carry(state, {item.uid for item in items}, as_of, options)
@@ -210,7 +212,7 @@ def compute_contract(job: ContractJob) -> ContractResult:
         environment=job.environment, rulebooks=(), computed_at=as_of,
         valid_until=next_change(log, tracked, as_of, options, state), name=contract.name,
         agreement=contract.agreement, deadlines=len(tracked), warnings=tuple(warnings),
-        feed=identity, stamps=pack_stamps(stamps), page=pack_page(page),
+        feed=identity, stamps=pack_stamps(stamps), page=pack_page_texts(page),
         owners=tuple((owner.slug, one_line(str(owner))) for owner in contract.owners.everyone))
     keys = {item.uid: item.key for item in items}
     return ContractResult(
@@ -273,17 +275,18 @@ def capped_warning(dropped: int, total: int, limit: int) -> str:
             f"under --max-feed-bytes {limit:,} (its description says so)")
 
 
-def _page_row(item: Entry, contract_name: str) -> dict[str, Any]:
-    return {"uid": item.uid, "sort": micros(item.sort[0]), "due": item.due_local,
-            "title": item.title, "status": item.status, "actor": item.actor,
-            "clause": item.clause, "contract": item.contract, "contract_name": contract_name,
-            **({"owner": item.owner} if item.owner else {})}
-
-
-def _json_row(row: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+def page_text(item: Entry, contract_name: str) -> str:
+    """The subscribe page's row of a deadline, as JSON text: what `store.page_row_text` (and
+    json.dumps) writes of {"uid", "sort", "due", "title", "status", "actor", "clause",
+    "contract", "contract_name"[, "owner"]}, written in one go (one per deadline in a build;
+    `tests/test_store.py` checks it against json.dumps)."""
+    quote = encode_basestring
+    owner = f',"owner":{quote(item.owner)}' if item.owner else ""
+    return (f'{{"uid":{quote(item.uid)},"sort":{micros(item.sort[0])!r},'
+            f'"due":{quote(item.due_local)},"title":{quote(item.title)},'
+            f'"status":{quote(item.status)},"actor":{quote(item.actor)},'
+            f'"clause":{quote(item.clause)},"contract":{quote(item.contract)},'
+            f'"contract_name":{quote(contract_name)}{owner}}}')
 
 
 def _carry(state: FeedState, in_feed: set[str], as_of: datetime, options: FeedOptions

@@ -17,13 +17,14 @@ import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .eventlog import LoggedEvent, reminder_period
 from .feedpolicy import AGGREGATE_DAYS_AHEAD, AGGREGATE_PAST_DAYS, MAX_FEED_BYTES
+from .icswriter import vevent
 from .labels import LABELS
 from .periods import add_months, fmt_day, shift, start_of_day
 from .state import FeedState, Stamp
@@ -110,16 +111,18 @@ class Entry:
 
     @property
     def content_hash(self) -> str:
-        material = [self.summary, self.description, self.start.isoformat(), self.cancelled,
-                    list(self.categories), [(str(t), d) for t, d in self.alarms]]
-        return hashlib.sha256(_hash_json().encode(material).encode()).hexdigest()
+        return hashlib.sha256(self.hashed_text().encode()).hexdigest()
 
-
-@cache
-def _hash_json() -> json.JSONEncoder:
-    """The encoder `json.dumps(material, ensure_ascii=False)` makes on every call (the same
-    text; a stored hash must never change), made once: it holds no state between calls."""
-    return json.JSONEncoder(ensure_ascii=False)
+    def hashed_text(self) -> str:
+        """`json.dumps(material, ensure_ascii=False)` of the content (a stored hash must never
+        change), written directly: json's encoder set-up cost more than the text itself.
+        `tests/test_feeds.py` checks it against json.dumps."""
+        quote = json.encoder.encode_basestring  # json's own string writer (C)
+        categories = ", ".join(map(quote, self.categories))
+        alarms = ", ".join(f"[{quote(str(lead))}, {quote(text)}]" for lead, text in self.alarms)
+        return (f"[{quote(self.summary)}, {quote(self.description)}, "
+                f"{quote(self.start.isoformat())}, {'true' if self.cancelled else 'false'}, "
+                f"[{categories}], [{alarms}]]")
 
 
 def in_window(t: Tracked, as_of: datetime, options: FeedOptions,
@@ -211,19 +214,73 @@ def event_label(event: LoggedEvent) -> str:
     return event.type if derived else f"{event.type} {event.id}"
 
 
-def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
-    """One VEVENT's content; `record` is the command that closes the deadline, if any."""
+@dataclass(frozen=True)
+class _RuleWords:
+    """What an entry says that depends on its rule and its contract only (not on the
+    deadline): worked out once per rule and contract, read by each of its deadlines."""
+
+    title: str
+    level: str
+    who: str
+    owner_lines: tuple[str, ...]
+    owner: str  # `Name <address>` on one line, or "" for nobody
+    owner_slug: str
+    what: str  # the "what" and "if missed" lines
+    missed: str
+    source: str
+    contract: str  # the last line: the contract, its agreement and region
+    clause: str
+    contract_name: str
+
+
+def _rule_words(t: Tracked, lang: str) -> _RuleWords:
+    labels = LABELS[lang]
+    rule = t.deadline.rule
+    log = t.log
+    contract = log.contract
+    owner = contract.owners.for_rule(rule.id)
+    src = rule.source
+    if rule.origin == "contract":  # the contract's own term, not its agreement's text
+        where = f", line {src.lines[0]}" if src.lines else ""
+        source = (f"{labels['source']}: {labels['contract.term']} ({Path(log.path).name}"
+                  f"{where}): {src.quote}")
+    else:
+        source = (f"{labels['source']}: {contract.agreement}, clause {src.clause}, "
+                  f"{log.rulebook.line_word}(s) {', '.join(map(str, src.lines))}: "
+                  f"« {src.quote} »")
+    # the region changes an agreement's counts (support hours by region): always said
+    region = log.settings.region
+    in_region = f", {labels['region']} {region}" if region is not None else ""
+    return _RuleWords(
+        title=rule.title_in(lang),
+        level=f" ({rule.severity})" if rule.severity else "",
+        who=log.rulebook.party_label(rule.actor, lang) or labels[f"actor.{EITHER_PARTY}"],
+        owner_lines=(f"{labels['owner']}: {owner}",) if owner is not None else (),
+        owner=one_line(str(owner)) if owner is not None else "",
+        owner_slug=owner.slug if owner is not None else "",
+        what=f"{labels['what']}: {rule.action_in(lang)}",
+        missed=f"{labels['if_missed']}: {rule.consequence}",
+        source=source,
+        contract=f"{labels['contract']}: {contract.id} ({contract.agreement}{in_region})",
+        clause=f"{contract.agreement} {src.clause}",
+        contract_name=one_line(contract.name))
+
+
+def entry_for(t: Tracked, lang: str = "en", record: str | None = None,
+              words: _RuleWords | None = None) -> Entry:
+    """One VEVENT's content; `record` is the command that closes the deadline, if any;
+    `words` what `_rule_words` says of its rule (worked out here when not given)."""
     labels = LABELS[lang]
     rule = t.deadline.rule
     log = t.log
     contract = log.contract
     zone = log.settings.zone
+    said = words if words is not None else _rule_words(t, lang)
     prefix = labels.get(f"prefix.{t.status}", "")
     if not prefix and rule.kind is Kind.RIGHT:
         prefix = labels["prefix.right"]
-    level = f" ({rule.severity})" if rule.severity else ""
     occurrence = f" #{t.deadline.occurrence}" if t.deadline.occurrence is not None else ""
-    summary = one_line(f"{prefix}{rule.title_in(lang)}{level}{occurrence} - {contract.name}")
+    summary = one_line(f"{prefix}{said.title}{said.level}{occurrence} - {contract.name}")
     due = t.deadline.due
     assert due is not None
     if isinstance(due, datetime):
@@ -231,14 +288,12 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
     else:
         due_text = labels["due_day"].format(day=fmt_day(due), zone=zone.key)
     side = labels["ours"] if t.ours else labels["theirs"]
-    who = log.rulebook.party_label(rule.actor, lang) or labels[f"actor.{EITHER_PARTY}"]
-    owner = contract.owners.for_rule(rule.id)
     lines = [
-        f"{labels['who']}: {who}"
+        f"{labels['who']}: {said.who}"
         f"{_either_words(t, labels)} ({side})",
-        *([f"{labels['owner']}: {owner}"] if owner is not None else []),
-        f"{labels['what']}: {rule.action_in(lang)}",
-        f"{labels['if_missed']}: {rule.consequence}",
+        *said.owner_lines,
+        said.what,
+        said.missed,
         f"{labels['status']}: {labels['status.' + t.status]}",
         f"{labels['due']}: {due_text}",
     ]
@@ -251,15 +306,7 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
         note = f" - {t.trigger.note}" if t.trigger.note else ""
         lines.append(f"{labels['trigger']}: {event_label(t.trigger)} "
                      f"({t.trigger.at_text}){note}")
-    src = rule.source
-    if rule.origin == "contract":  # the contract's own term, not its agreement's text
-        where = f", line {src.lines[0]}" if src.lines else ""
-        lines.append(f"{labels['source']}: {labels['contract.term']} ({Path(log.path).name}"
-                     f"{where}): {src.quote}")
-    else:
-        lines.append(f"{labels['source']}: {contract.agreement}, clause {src.clause}, "
-                     f"{log.rulebook.line_word}(s) "
-                     f"{', '.join(map(str, src.lines))}: « {src.quote} »")
+    lines.append(said.source)
     lines.append(f"{labels['count']}:")
     lines += [f"- {step}" for step in t.deadline.trace]
     if t.deadline.alternatives:
@@ -267,10 +314,7 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
         for alt in t.deadline.alternatives:
             alt_due = alt.due.isoformat() if alt.due is not None else labels["no_date"]
             lines.append(f"- {alt.reading}: {alt_due}")
-    # the region changes an agreement's counts (support hours by region): always said
-    region = log.settings.region
-    where = f", {labels['region']} {region}" if region is not None else ""
-    lines.append(f"{labels['contract']}: {contract.id} ({contract.agreement}{where})")
+    lines.append(said.contract)
     cancelled = t.status in CANCELLED_STATUSES
     alarms: tuple[tuple[timedelta, str], ...] = ()
     if t.status is Status.PENDING:
@@ -279,7 +323,7 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
         begins = due if isinstance(due, datetime) else start_of_day(due, zone)
         since = t.trigger.instant(log.settings) if t.trigger is not None else \
             start_of_day(contract.start.day, zone)
-        reminder = labels["reminder"].format(title=rule.title_in(lang), when=due_text)
+        reminder = labels["reminder"].format(title=said.title, when=due_text)
         alarms = tuple(
             (-lead, reminder)
             for lead in (_lead_time(r, begins, zone) for r in contract.reminders)
@@ -291,15 +335,13 @@ def entry_for(t: Tracked, lang: str = "en", record: str | None = None) -> Entry:
                  due.astimezone(UTC) if isinstance(due, datetime) else due, cancelled,
                  categories, alarms, t.changed_at or datetime.min.replace(tzinfo=UTC),
                  t.ours, contract.id, status=t.status,
-                 actor=who,
-                 clause=f"{contract.agreement} {rule.source.clause}",
-                 title=one_line(f"{rule.title_in(lang)}{level}{occurrence}"),
-                 due_text=due_text, contract_name=one_line(contract.name),
+                 actor=said.who,
+                 clause=said.clause,
+                 title=one_line(f"{said.title}{said.level}{occurrence}"),
+                 due_text=due_text, contract_name=said.contract_name,
                  due_local=(f"{due.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})"
                             if isinstance(due, datetime) else due.isoformat()),
-                 owner=one_line(str(owner)) if owner is not None else "",
-                 owner_slug=owner.slug if owner is not None else "",
-                 sort=sort_key(t))
+                 owner=said.owner, owner_slug=said.owner_slug, sort=sort_key(t))
 
 
 def _either_words(t: Tracked, labels: dict[str, str]) -> str:
@@ -336,8 +378,18 @@ def entries(tracked: Iterable[Tracked], as_of: datetime, options: FeedOptions,
             state: FeedState | None = None) -> list[Entry]:
     tracked = list(tracked)
     commands = record_commands(tracked, feed_log_path)
-    chosen = [entry_for(t, options.lang, commands.get(t.uid)) for t in tracked
-              if in_window(t, as_of, options, state)]
+    # a rule's words once per contract: keyed by the log and the rule themselves (both live
+    # as long as `tracked`, so their ids are not reused meanwhile)
+    said: dict[tuple[int, int], _RuleWords] = {}
+    chosen = []
+    for t in tracked:
+        if not in_window(t, as_of, options, state):
+            continue
+        key = (id(t.log), id(t.deadline.rule))
+        words = said.get(key)
+        if words is None:
+            words = said[key] = _rule_words(t, options.lang)
+        chosen.append(entry_for(t, options.lang, commands.get(t.uid), words))
     chosen.sort(key=lambda e: e.sort)
     return chosen
 
@@ -440,8 +492,6 @@ def _utc_timezone() -> Any:
 
 
 def event_bytes(item: Entry, stamp: Stamp) -> bytes:
-    from .icswriter import vevent
-
     return vevent(uid=item.uid, summary=item.summary, description=item.description,
                   start=item.start, stamp=stamp.last_modified, created=stamp.created,
                   sequence=stamp.sequence, cancelled=item.cancelled,

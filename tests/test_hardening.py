@@ -664,3 +664,33 @@ def test_record_refuses_to_overwrite_a_log_saved_meanwhile(tmp_path: Path,
     with pytest.raises(DeadlinesError, match="the log changed while the event"):
         api.record(str(log), "breach_cured", "2026-05-20", ref="breach-1")
     assert log.read_text().endswith("# saved in an editor\n")
+
+
+def _square_unless_13(n: int) -> int:
+    if n == 13:
+        raise OSError("no space left on device")
+    return n * n
+
+
+def test_an_error_in_a_workers_batch_is_raised_and_every_other_result_discarded() -> None:
+    """Workers take their items a few at a time: an item's error still reaches the build
+    (once it comes to it), and every result computed meanwhile, in its batch or another,
+    is given back to be discarded, never lost (a staged feed would be left behind)."""
+    items = list(range(200))
+    assert build_module.chunk_size(len(items), 2) > 1  # batches, not one item per task
+    handed: list[int] = []
+    discarded: list[int] = []
+    with build_module.Workers(2) as workers, pytest.raises(OSError, match="no space left"):
+        for result in workers.run(_square_unless_13, items, discarded.append):
+            handed.append(result)
+    assert 13 * 13 not in handed + discarded
+    assert not set(handed) & set(discarded)
+    assert set(handed + discarded) <= {n * n for n in items}
+    assert set(handed) | set(discarded) >= {n * n for n in range(8, 16) if n != 13}  # its batch
+
+
+def test_workers_hand_out_every_result_once() -> None:
+    items = list(range(101))
+    with build_module.Workers(2) as workers:
+        assert sorted(workers.run(_square_unless_13, [n for n in items if n != 13],
+                                  lambda _: None)) == [n * n for n in items if n != 13]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from icalendar import Calendar
 from deadlines import api
 from deadlines.build import build
 from deadlines.feeds import Entry, FeedOptions, calendar_head, event_bytes, event_component
-from deadlines.icswriter import duration, fold
+from deadlines.icswriter import duration, escape_text, fold, utc_stamp
 from deadlines.state import Stamp
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,3 +118,39 @@ def test_durations() -> None:
     assert duration(-timedelta(hours=2)) == "-PT2H"
     assert duration(-timedelta(weeks=1)) == "-P7D"
     assert duration(timedelta(minutes=30)) == "PT30M"
+
+
+@pytest.mark.parametrize("moment", [datetime(2026, 5, 2, 8, 30, 7, tzinfo=UTC),
+                                    datetime(999, 1, 2, 3, 4, 5), datetime(1, 1, 1),
+                                    datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)])
+def test_utc_stamps_are_what_strftime_writes(moment: datetime) -> None:
+    assert utc_stamp(moment) == f"{moment:%Y%m%dT%H%M%SZ}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(summary=texts, description=texts, alarm=texts, days=st.integers(-3000, 3000),
+       cancelled=st.booleans(), alarms=st.integers(0, 3))
+def test_the_hashed_content_is_what_json_dumps_writes(summary: str, description: str,
+                                                      alarm: str, days: int, cancelled: bool,
+                                                      alarms: int) -> None:
+    """A stored content hash must never change: the text hashed, written directly, is
+    json.dumps of the same material."""
+    item = entry(summary, description, date(2026, 1, 1) + timedelta(days=days),
+                 tuple((-timedelta(days=n, hours=n), alarm) for n in range(alarms)))
+    item.cancelled = cancelled
+    material = [item.summary, item.description, item.start.isoformat(), item.cancelled,
+                list(item.categories), [(str(t), d) for t, d in item.alarms]]
+    assert item.hashed_text() == json.dumps(material, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("uid", ["0123456789abcdef01234567@deadlines", "a,b;c\\d@x,y@z",
+                                 "\ufeffno-at-sign", "@\ufeff;", "x\r\ny@d"])
+def test_an_alarm_uid_is_the_escaped_event_uid_with_its_number(uid: str) -> None:
+    """The writer escapes the event's UID once and splits it at its first "@": the same
+    text as escaping each alarm's UID on its own."""
+    item = entry("s", "d", date(2026, 3, 2), ((-timedelta(days=7), "r"), (-timedelta(days=1), "r")))
+    item.uid = uid
+    base, _, domain = uid.partition("@")
+    lines = event_bytes(item, STAMP).decode().replace("\r\n ", "").split("\r\n")
+    assert [line for line in lines if line.startswith("UID:")][1:] == [
+        f"UID:{escape_text(f'{base}-alarm-{n}@{domain}')}" for n in range(2)]

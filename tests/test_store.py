@@ -7,8 +7,10 @@ tests/test_hardening.py, section 7.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -17,14 +19,18 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from folders import snapshot
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from deadlines import aggregates, api
 from deadlines import build as build_module
 from deadlines.cli import cli
-from deadlines.feeds import FeedOptions
+from deadlines.contractfeed import page_text
+from deadlines.feeds import Entry, FeedOptions
 from deadlines.state import BACKUP_FILE as LEGACY_BACKUP
 from deadlines.state import STATE_FILE as LEGACY_STATE
-from deadlines.store import STORE_FILE, StoreReader
+from deadlines.store import STORE_FILE, StoreReader, micros, pack_page_texts, page_row_text
+from deadlines.vocabulary import Status
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -492,3 +498,32 @@ def test_a_rebuild_writes_only_the_aggregates_its_changes_fall_in(
     for _ in range(4):
         both(moment)
         moment += timedelta(days=5)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(st.text(), st.one_of(st.text(), st.integers(), st.booleans(), st.none(),
+                                            st.sampled_from(list(Status)), st.floats()))
+       )
+def test_a_page_row_is_written_as_json_dumps_writes_it(row: dict[str, object]) -> None:
+    """The subscribe page reads the rows the store keeps: written directly, they are the text
+    json.dumps wrote, and a page packs to the same bytes."""
+    assert page_row_text(row) == json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+    assert pack_page_texts([page_row_text(row)] * 2) == zlib.compress(
+        json.dumps([row] * 2, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+@settings(max_examples=300, deadline=None)
+@given(words=st.lists(st.text(), min_size=7, max_size=7), owner=st.text(),
+       status=st.sampled_from(list(Status)),
+       due=st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2299, 12, 31),
+                        timezones=st.just(UTC)))
+def test_a_deadline_page_row_is_what_json_dumps_writes(words: list[str], owner: str,
+                                                       status: Status, due: datetime) -> None:
+    uid, due_local, title, actor, clause, contract, name = words
+    item = Entry(uid, "k", "s", "d", due.date(), False, (), (), due, True, contract,
+                 status=status, actor=actor, clause=clause, title=title, due_local=due_local,
+                 owner=owner, sort=(due, "k"))
+    row = {"uid": uid, "sort": micros(due), "due": due_local, "title": title, "status": status,
+           "actor": actor, "clause": clause, "contract": contract, "contract_name": name,
+           **({"owner": owner} if owner else {})}
+    assert page_text(item, name) == json.dumps(row, ensure_ascii=False, separators=(",", ":"))
