@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import select
 import sys
 import threading
 import time
@@ -242,7 +243,12 @@ def _child(request: BuildRequest, results: Connection) -> None:
     of a DeadlinesError) or ("bug", a description)."""
     # the parent is the fork server, which exits when the server does (its pipe from the
     # server closes): so the child, and the build's workers after it, end with the server
+    _let_go_of_fork_server()
     die_with_parent()
+    if _server_gone(results):
+        # the server died before the line above asked to die with the fork server (which may
+        # be gone too): nobody would read the outcome, and the build would go on alone
+        os._exit(1)
     # no permission to lower a priority is never a reason not to build
     with contextlib.suppress(OSError):
         os.nice(NICENESS)
@@ -254,6 +260,32 @@ def _child(request: BuildRequest, results: Connection) -> None:
         message = ("bug", describe(exc))
     results.send(message)
     results.close()
+
+
+def _let_go_of_fork_server() -> None:
+    """Closes this child's copy of the write end of the pipe by which the fork server learns
+    that the server is gone. Every child of a fork server is handed one (for children that
+    start processes from it in turn; the build forks its own workers): while a rebuild held it,
+    a server killed with -9 left the fork server waiting, and so the rebuild, until the build
+    ended on its own (never, while it waited for the folder's lock)."""
+    from multiprocessing import forkserver
+
+    state = forkserver._forkserver
+    fd = getattr(state, "_forkserver_alive_fd", None)
+    if isinstance(fd, int):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        # a fork server this process asked for later would be a new one, with a new pipe
+        state._forkserver_alive_fd = None  # type: ignore[attr-defined]
+
+
+def _server_gone(results: Connection) -> bool:
+    """True when no process holds the other end of the child's result pipe: only the server
+    does (the fork server closes its copy once the child is forked), so it has died. A pipe
+    whose reader is gone polls as an error (Linux)."""
+    poller = select.poll()
+    poller.register(results.fileno(), select.POLLOUT)
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
 
 
 _PRELOADED = False

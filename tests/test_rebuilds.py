@@ -8,18 +8,31 @@ in test_server_attacks.py; these tests use the child process `serve` uses (`isol
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import os
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from serverkit import call, hold_rebuild, make_site
+from serverkit import (
+    call,
+    children,
+    descendants,
+    hold_rebuild,
+    is_alive,
+    make_site,
+    serving_process,
+)
 
 from deadlines.errors import DeadlinesError
 from deadlines.feeds import FeedOptions
-from deadlines.rebuilds import NICENESS, Watcher
+from deadlines.rebuilds import NICENESS, BuildRequest, Watcher
+from deadlines.rebuilds import _child as rebuild_child
 from deadlines.recording import record
+from deadlines.safeio import folder_lock, locked
 from deadlines.server import FeedServer
 from deadlines.store import micros
 from deadlines.subscribepage import MAX_ROWS, render_page
@@ -113,6 +126,59 @@ def test_the_first_snapshot_in_a_child_raises_the_build_error(tmp_path: Path) ->
                      log=site.lines.append)
     with pytest.raises(DeadlinesError, match=r"acme-freshhawk\.yaml"):
         app.snapshot()
+
+
+def test_serve_killed_with_sigkill_leaves_no_fork_server_and_no_rebuild(tmp_path: Path
+                                                                        ) -> None:
+    """`serve` killed with -9 while a rebuild runs: its fork server and the rebuild child end
+    with it, rather than build on alone. The test holds the feeds folder's lock, so the
+    rebuild waits for it for as long as it lives."""
+    with serving_process(tmp_path) as (proc, _, _, errors), \
+            locked(folder_lock(tmp_path / "feeds")):
+        record(tmp_path / "events" / "acme-freshhawk.yaml", "incident_identified",
+               "2026-11-25T09:00", event_id="incident-killed")
+        # the fork server's child (serve's grandchild): the rebuild, waiting for the lock
+        poll_until(lambda: len(descendants(proc.pid)) > len(children(proc.pid)))
+        below = descendants(proc.pid)
+        assert set(below) - set(children(proc.pid)), \
+            f"no rebuild started: {below}\n{errors.read_text()}"
+        proc.kill()
+        proc.wait()
+        poll_until(lambda: not any(is_alive(pid) for pid in below))
+        assert [pid for pid in below if is_alive(pid)] == [], "still running after the kill"
+
+
+def poll_until(done: Callable[[], bool], seconds: float = 60) -> None:
+    """Returns once `done()`, or after `seconds` (a bound for a test that fails, not a
+    timing: the caller asserts what it waited for)."""
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(("server_is_alive", "status"), [(True, 0), (False, 1)])
+def test_a_rebuild_child_whose_server_died_before_it_started_ends(
+        tmp_path: Path, server_is_alive: bool, status: int) -> None:
+    """`serve` killed with -9 between starting a rebuild child and the child asking to die
+    with the fork server left the child building alone: the child checks that the server still
+    reads its result pipe (its only reader) once it has asked, and builds only then."""
+    receiving, sending = multiprocessing.Pipe(duplex=False)
+    request = BuildRequest(tmp_path / "events", tmp_path / "feeds", datetime.now(UTC),
+                           FeedOptions(), before=(tmp_path / "built").touch)
+    if not server_is_alive:
+        receiving.close()
+    child = os.fork()
+    if child == 0:
+        try:  # as a child of the fork server, which hands it only the sending end
+            if server_is_alive:
+                receiving.close()
+            rebuild_child(request, sending)
+        finally:
+            os._exit(0)
+    sending.close()
+    _, wait_status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(wait_status) == status
+    assert (tmp_path / "built").exists() == server_is_alive
 
 
 def logs(folder: Path, count: int) -> list[Path]:
