@@ -12,9 +12,10 @@ place), so that each log is looked at once a second per thousand logs and the st
 evenly rather than made all at once. A rebuild starts when the signature differs from the
 snapshot's or when the snapshot's `next_change` has come; never on a timer otherwise.
 
-A rebuild is the incremental `build` (same store, same lock as `deadlines build`). By default it
-runs in a child process, so that its CPU time never holds the server's interpreter lock and
-its memory never stays in the server: the child comes from multiprocessing's fork server (a
+A rebuild is the incremental `build` (same store, same lock as `deadlines build`), with one worker
+process fewer than CPUs unless told (`serving_jobs`). By default it runs in a child process, so
+that its CPU time never holds the server's interpreter lock and its memory never stays in the
+server: the child comes from multiprocessing's fork server (a
 fresh interpreter with no thread and no socket of the server's, started by exec, so that it
 inherits neither a lock held by another thread nor a listening socket), runs niced (+10:
 requests win the CPU), ends with its parent, and sends back only what the snapshot keeps. A
@@ -39,7 +40,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from .build import build, die_with_parent
+from .build import build, default_jobs, die_with_parent
 from .errors import DeadlinesError
 from .feeds import FeedOptions
 from .rulebook import RULEBOOK_DIR
@@ -215,6 +216,14 @@ class Watcher:
 
 
 # --- running a build ----------------------------------------------------------------------
+
+def serving_jobs() -> int:
+    """Worker processes of a rebuild while the server answers requests, unless told: one per
+    CPU but one, at least one, so that a rebuild that computes many contracts (a rulebook
+    edited, a day's deadlines moving on) leaves a core to the request threads. The first
+    build, before the server listens, uses every CPU."""
+    return max(1, default_jobs() - 1)
+
 
 @dataclass(frozen=True)
 class BuildRequest:
@@ -502,8 +511,9 @@ class Rebuilds:
             self._rebuilding = False
 
     def _build(self, signature: tuple[Any, ...], as_of: datetime) -> Snapshot:
-        request = BuildRequest(self.events_dir, self.out_dir, as_of, self.options, self.jobs,
-                               self.before)
+        request = BuildRequest(self.events_dir, self.out_dir, as_of, self.options,
+                               self.jobs if self.jobs is not None or self._snapshot is None
+                               else serving_jobs(), self.before)
         if self.isolated and children_can_start():
             child = Child(request)
             self._child = child

@@ -15,9 +15,11 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from serverkit import (
+    AS_OF,
     call,
     children,
     descendants,
@@ -27,6 +29,8 @@ from serverkit import (
     serving_process,
 )
 
+import deadlines.rebuilds as rebuilds
+from deadlines.aggregates import aggregate_filter
 from deadlines.errors import DeadlinesError
 from deadlines.feeds import FeedOptions
 from deadlines.rebuilds import NICENESS, BuildRequest, Watcher
@@ -34,7 +38,7 @@ from deadlines.rebuilds import _child as rebuild_child
 from deadlines.recording import record
 from deadlines.safeio import folder_lock, locked
 from deadlines.server import FeedServer
-from deadlines.store import micros
+from deadlines.store import StoreReader, micros
 from deadlines.subscribepage import MAX_ROWS, render_page
 
 
@@ -181,6 +185,31 @@ def test_a_rebuild_child_whose_server_died_before_it_started_ends(
     assert (tmp_path / "built").exists() == server_is_alive
 
 
+@pytest.mark.parametrize(("cpus", "jobs", "asked"), [
+    (2, None, [None, 1]), (8, None, [None, 7]), (1, None, [None, 1]), (2, 2, [2, 2])])
+def test_rebuilds_while_serving_leave_a_core_to_the_requests(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cpus: int, jobs: int | None,
+        asked: list[int | None]) -> None:
+    """Unless `--jobs` says otherwise, the first build (before the server listens) has a worker
+    per CPU, and a rebuild while serving one fewer, at least one: one that computes many
+    contracts leaves a core to the request threads."""
+    monkeypatch.setattr(rebuilds, "default_jobs", lambda: cpus)
+    seen: list[int | None] = []
+    real = rebuilds.build
+
+    def counted(*args: Any, jobs: int | None = None, **kwargs: Any) -> Any:
+        seen.append(jobs)
+        return real(*args, jobs=jobs, **kwargs)
+
+    monkeypatch.setattr(rebuilds, "build", counted)
+    site = make_site(tmp_path, jobs=jobs)
+    call(site.app, site.feed("all"))
+    record(site.events / "acme-freshhawk.yaml", "incident_identified", "2026-11-25T09:00",
+           event_id="incident-jobs")
+    assert site.app.settle(timeout=60)
+    assert seen == asked
+
+
 def logs(folder: Path, count: int) -> list[Path]:
     folder.mkdir()
     paths = [folder / f"c{i}.yaml" for i in range(count)]
@@ -224,6 +253,29 @@ def test_an_aggregate_page_shows_at_most_its_limit_and_says_how_many_more() -> N
     assert "25 more deadlines in the window are not shown here" in page
     assert "more deadlines" not in render_page("All", rows[:10], "http://h/t/deadlines.ics",
                                                as_of, FeedOptions(), 14, 30)
+
+
+def test_an_aggregate_page_loads_only_the_rows_it_shows(tmp_path: Path) -> None:
+    """The store hands the page its first rows of the window in the page's order, and how
+    many more there are, rather than every row: the page is the same bytes as one rendered
+    from every row."""
+    site = make_site(tmp_path)
+    call(site.app, site.feed("all"))
+    reader = StoreReader(tmp_path / "feeds")
+    where, args = aggregate_filter("all")
+    since = micros(AS_OF - timedelta(days=FeedOptions().aggregate_past_days))
+    every, none_left = reader.aggregate_page(where, args, 0, 10**9)
+    shown = len([row for row in every if row["sort"] >= since]) - 2
+    assert none_left == 0 and shown > 2
+    first, more = reader.aggregate_page(where, args, since, shown)
+    assert more == 2
+    assert first == sorted((row for row in every if row["sort"] >= since),
+                           key=lambda row: (row["sort"], row["uid"]))[:shown]
+    page = functools.partial(render_page, "All", feed_url="http://h/t/deadlines.ics",
+                             as_of=AS_OF, past_days=FeedOptions().aggregate_past_days,
+                             ahead_days=30, max_rows=shown)
+    assert page(first, more=more) == page(every)
+    assert "2 more deadlines in the window are not shown here" in page(first, more=more)
 
 
 def test_a_relisting_stats_only_what_was_replaced(tmp_path: Path,
