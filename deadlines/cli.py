@@ -766,7 +766,8 @@ def import_(csv_file: str, events_dir: str, update: bool, verbose: bool) -> None
               help="Language of summaries, descriptions and the subscribe page.")
 @_feed_size_options
 @click.option("-j", "--jobs", default=None, type=click.IntRange(1, 1024),
-              help="Worker processes of a rebuild (default: one per CPU).")
+              help="Worker processes of a rebuild (default: one per CPU for the first "
+              "build, one fewer (at least one) for the rebuilds while serving).")
 def serve(events_dir: str, host: str, port: int, tokens: str, out: str, public_url: str | None,
           lang: str, max_feed_bytes: int, aggregate_past_days: int, aggregate_days_ahead: int,
           jobs: int | None) -> None:

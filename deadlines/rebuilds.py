@@ -12,9 +12,10 @@ place), so that each log is looked at once a second per thousand logs and the st
 evenly rather than made all at once. A rebuild starts when the signature differs from the
 snapshot's or when the snapshot's `next_change` has come; never on a timer otherwise.
 
-A rebuild is the incremental `build` (same store, same lock as `deadlines build`). By default it
-runs in a child process, so that its CPU time never holds the server's interpreter lock and
-its memory never stays in the server: the child comes from multiprocessing's fork server (a
+A rebuild is the incremental `build` (same store, same lock as `deadlines build`), with one worker
+process fewer than CPUs unless told (`serving_jobs`). By default it runs in a child process, so
+that its CPU time never holds the server's interpreter lock and its memory never stays in the
+server: the child comes from multiprocessing's fork server (a
 fresh interpreter with no thread and no socket of the server's, started by exec, so that it
 inherits neither a lock held by another thread nor a listening socket), runs niced (+10:
 requests win the CPU), ends with its parent, and sends back only what the snapshot keeps. A
@@ -27,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import select
 import sys
 import threading
 import time
@@ -38,7 +40,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from .build import build, die_with_parent
+from .build import build, default_jobs, die_with_parent
 from .errors import DeadlinesError
 from .feeds import FeedOptions
 from .rulebook import RULEBOOK_DIR
@@ -215,6 +217,14 @@ class Watcher:
 
 # --- running a build ----------------------------------------------------------------------
 
+def serving_jobs() -> int:
+    """Worker processes of a rebuild while the server answers requests, unless told: one per
+    CPU but one, at least one, so that a rebuild that computes many contracts (a rulebook
+    edited, a day's deadlines moving on) leaves a core to the request threads. The first
+    build, before the server listens, uses every CPU."""
+    return max(1, default_jobs() - 1)
+
+
 @dataclass(frozen=True)
 class BuildRequest:
     """A build's arguments, as sent to a child process (all of them picklable)."""
@@ -242,7 +252,12 @@ def _child(request: BuildRequest, results: Connection) -> None:
     of a DeadlinesError) or ("bug", a description)."""
     # the parent is the fork server, which exits when the server does (its pipe from the
     # server closes): so the child, and the build's workers after it, end with the server
+    _let_go_of_fork_server()
     die_with_parent()
+    if _server_gone(results):
+        # the server died before the line above asked to die with the fork server (which may
+        # be gone too): nobody would read the outcome, and the build would go on alone
+        os._exit(1)
     # no permission to lower a priority is never a reason not to build
     with contextlib.suppress(OSError):
         os.nice(NICENESS)
@@ -254,6 +269,32 @@ def _child(request: BuildRequest, results: Connection) -> None:
         message = ("bug", describe(exc))
     results.send(message)
     results.close()
+
+
+def _let_go_of_fork_server() -> None:
+    """Closes this child's copy of the write end of the pipe by which the fork server learns
+    that the server is gone. Every child of a fork server is handed one (for children that
+    start processes from it in turn; the build forks its own workers): while a rebuild held it,
+    a server killed with -9 left the fork server waiting, and so the rebuild, until the build
+    ended on its own (never, while it waited for the folder's lock)."""
+    from multiprocessing import forkserver
+
+    state = forkserver._forkserver
+    fd = getattr(state, "_forkserver_alive_fd", None)
+    if isinstance(fd, int):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        # a fork server this process asked for later would be a new one, with a new pipe
+        state._forkserver_alive_fd = None  # type: ignore[attr-defined]
+
+
+def _server_gone(results: Connection) -> bool:
+    """True when no process holds the other end of the child's result pipe: only the server
+    does (the fork server closes its copy once the child is forked), so it has died. A pipe
+    whose reader is gone polls as an error (Linux)."""
+    poller = select.poll()
+    poller.register(results.fileno(), select.POLLOUT)
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
 
 
 _PRELOADED = False
@@ -470,8 +511,9 @@ class Rebuilds:
             self._rebuilding = False
 
     def _build(self, signature: tuple[Any, ...], as_of: datetime) -> Snapshot:
-        request = BuildRequest(self.events_dir, self.out_dir, as_of, self.options, self.jobs,
-                               self.before)
+        request = BuildRequest(self.events_dir, self.out_dir, as_of, self.options,
+                               self.jobs if self.jobs is not None or self._snapshot is None
+                               else serving_jobs(), self.before)
         if self.isolated and children_can_start():
             child = Child(request)
             self._child = child

@@ -52,7 +52,7 @@ from .serverlog import (
     scrub,
 )
 from .store import StoreDamaged, StoreReader
-from .subscribepage import STATUS_WORDS, render_page
+from .subscribepage import MAX_ROWS, STATUS_WORDS, render_page, window_start
 from .tokens import TokenStore
 
 # names that tests and scripts import from here, whichever module now holds them
@@ -204,7 +204,9 @@ class FeedServer:
     # a change)
     background: bool = True
     monotonic: Callable[[], float] = field(default=time.monotonic)
-    jobs: int | None = None  # worker processes of a rebuild (None: one per CPU)
+    # worker processes of a rebuild (None: one per CPU for the first build, one per CPU but
+    # one, at least one, for the rebuilds while serving: see rebuilds.serving_jobs)
+    jobs: int | None = None
     # True: each rebuild in a child process (`serve`), so that it never holds this process's
     # interpreter lock or memory; False: in this process (tests that patch the build)
     isolated: bool = True
@@ -379,18 +381,20 @@ class FeedServer:
                 if found is None:
                     return not_found()
                 name = labels["contract.name"].format(name=found[0])
-                rows, past, ahead = found[1], self.options.past_days, None
+                rows, past, ahead, more = found[1], self.options.past_days, None, 0
             else:
                 where, args = aggregate_filter(scope)
                 owners = reader.owners() if scope.startswith(OWNER_PREFIX) else None
                 name = aggregate_name(scope, self.options.lang, owners)
-                rows, past = reader.aggregate_page(where, args), self.options.aggregate_past_days
+                past = self.options.aggregate_past_days
+                rows, more = reader.aggregate_page(where, args, window_start(snap.as_of, past),
+                                                   MAX_ROWS)
                 ahead = self.options.aggregate_days_ahead
         except (StoreDamaged, sqlite3.Error) as exc:
             self.say(f"subscribe page unavailable: the build store cannot be read ({exc})")
             return unavailable()
-        body = render_page(name, rows, feed_url, snap.as_of, self.options, past,
-                           ahead).encode("utf-8")
+        body = render_page(name, rows, feed_url, snap.as_of, self.options, past, ahead,
+                           more=more).encode("utf-8")
         headers = [("Content-Type", "text/html; charset=utf-8"),
                    ("Content-Length", str(len(body))),
                    ("Cache-Control", "private, no-store"),

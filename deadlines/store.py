@@ -948,16 +948,26 @@ class StoreReader:
             return None
         return str(row[0]), unpack_page(row[1], f"contract {contract_id}")
 
-    def aggregate_page(self, where: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+    def aggregate_page(self, where: str, args: tuple[Any, ...], since: int, limit: int
+                       ) -> tuple[list[dict[str, Any]], int]:
+        """The first `limit` subscribe page rows of an aggregate due from `since` (micros) on,
+        in the page's order (due, then uid), and how many more there are: a page never loads
+        the tens of thousands of rows of a big portfolio's aggregate."""
         rows = []
         with self._conn() as conn:
-            for (text,) in conn.execute(f"SELECT page FROM entries WHERE {where} "
-                                        "ORDER BY due, key", args):
+            conn.execute("BEGIN")  # the rows and their count from one version of the store
+            for (text,) in conn.execute(f"SELECT page FROM entries WHERE ({where}) AND due >= ? "
+                                        "ORDER BY due, uid LIMIT ?", (*args, since, limit)):
                 try:
                     rows.append(json.loads(text))
                 except (TypeError, ValueError, RecursionError):
                     raise StoreDamaged("a subscribe page row cannot be read") from None
-        return rows
+            more = 0
+            if len(rows) == limit:
+                (total,) = conn.execute(f"SELECT count(*) FROM entries WHERE ({where}) AND "
+                                        "due >= ?", (*args, since)).fetchone()
+                more = int(total) - limit
+        return rows, more
 
     def owners(self) -> dict[str, str]:
         with self._conn() as conn:

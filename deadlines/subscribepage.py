@@ -54,12 +54,18 @@ STATUS_WORDS = {key.removeprefix("status."): word for key, word in PAGE_TEXT["en
                 if key.startswith("status.")}
 
 
+def window_start(as_of: datetime, past_days: int) -> int:
+    """The first moment (micros) of a page's rows: the feed's own window."""
+    return micros(as_of - timedelta(days=past_days))
+
+
 def render_page(name: str, items: list[dict[str, Any]], feed_url: str, as_of: datetime,
                 options: FeedOptions | None = None, past_days: int | None = None,
-                ahead_days: int | None = None, max_rows: int = MAX_ROWS) -> str:
+                ahead_days: int | None = None, max_rows: int = MAX_ROWS, more: int = 0) -> str:
     """The subscribe page of a feed: its rows (as the build store keeps them) from
     `past_days` back (the feed's own window; an aggregate's also ends `ahead_days` ahead), the
-    first `max_rows` of them in due order, and how many more there are."""
+    first `max_rows` of them in due order, and how many more there are (`more`: rows of the
+    window after those given, which the caller did not load)."""
     options = options or FeedOptions()
     past_days = options.past_days if past_days is None else past_days
     lang = options.lang if options.lang in PAGE_TEXT else "en"
@@ -69,9 +75,9 @@ def render_page(name: str, items: list[dict[str, Any]], feed_url: str, as_of: da
     esc = html.escape
     several = len({item.get("contract") for item in items}) > 1
     owned = any(item.get("owner") for item in items)  # an Owner column only when someone is
-    since = micros(as_of - timedelta(days=past_days))  # the feed's own window
+    since = window_start(as_of, past_days)
     rows: list[str] = []
-    left_out = 0
+    left_out = more
     for item in sorted(items, key=lambda e: (e.get("sort", 0), e.get("uid", ""))):
         if int(item.get("sort", 0)) < since:
             continue
@@ -100,7 +106,7 @@ def render_page(name: str, items: list[dict[str, Any]], feed_url: str, as_of: da
     columns = ("due", "deadline", "status", "who", "clause", *(("owner",) if owned else ()))
     table = "".join(rows) or \
         f'<tr><td colspan="{len(columns)}">{esc(text["empty"])}</td></tr>'
-    more = f'<p class="note" id="rows-left-out">{esc(text["more"].format(count=left_out))}' \
+    more_note = f'<p class="note" id="rows-left-out">{esc(text["more"].format(count=left_out))}' \
         "</p>\n" if left_out else ""
     heads = "".join(f"<th>{esc(text[k])}</th>" for k in columns)
     return f"""<!doctype html>
@@ -118,7 +124,7 @@ def render_page(name: str, items: list[dict[str, Any]], feed_url: str, as_of: da
 </tr></thead><tbody>
 {table}
 </tbody></table>
-{more}<p class="note">{esc(window)}
+{more_note}<p class="note">{esc(window)}
 {esc(text["note"])}</p>
 </main></body></html>
 """

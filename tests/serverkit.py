@@ -1,19 +1,25 @@
 """Helpers for the feed-server tests: a site (events, tokens, an app), WSGI calls, live servers.
 
-    from serverkit import Site, call, live, make_site, raw_request
+    from serverkit import Site, call, live, make_site, raw_request, serving_process
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from tooling import stop
 
 from deadlines.server import FeedServer, make_server, stop_server
 from deadlines.tokens import TokenRecord, TokenStore
@@ -98,6 +104,60 @@ def live(app: FeedServer, **overrides: Any) -> Iterator[int]:
         stop_server(server)
         thread.join(timeout=10)
         app.close()
+
+
+@contextmanager
+def serving_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, str, Path]]:
+    """The real `deadlines serve --port 0` on a copy of the events, out to `tmp_path/feeds`;
+    yields (the process, its port, a token of scope "all", its stderr file) once it has said
+    where it listens, and stops it at the end if it still runs."""
+    shutil.copytree(ROOT / "events", tmp_path / "events")
+    token, _ = TokenStore.load(tmp_path / "tokens.json").create("all")
+    errors = tmp_path / "stderr.txt"
+    with errors.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "deadlines", "serve", "events", "--port", "0",
+             "--tokens", "tokens.json", "--out", "feeds"],
+            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=sink, stdin=subprocess.DEVNULL)
+    try:
+        port = None
+        deadline = time.monotonic() + 60
+        while port is None and time.monotonic() < deadline and proc.poll() is None:
+            found = re.search(r"http://127\.0\.0\.1:(\d+)/", errors.read_text())
+            port = int(found.group(1)) if found else None
+            time.sleep(0.05)
+        assert port, f"serve did not say where it listens:\n{errors.read_text()}"
+        yield proc, port, token, errors
+    finally:
+        stop(proc)
+
+
+def children(pid: int) -> list[int]:
+    """The live child processes of `pid` (Linux /proc; a zombie has ended)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(x) for x in task.read_text().split()]
+        except OSError:  # the process ended meanwhile
+            continue
+    return [kid for kid in found if is_alive(kid)]
+
+
+def descendants(pid: int) -> list[int]:
+    """The live processes below `pid`, children before grandchildren."""
+    found = children(pid)
+    for kid in found:
+        found += [below for below in children(kid) if below not in found]
+    return found
+
+
+def is_alive(pid: int) -> bool:
+    """The process exists and has not ended (Linux /proc; a zombie has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
 
 
 def raw_request(port: int, data: bytes, timeout: float = 10) -> bytes:

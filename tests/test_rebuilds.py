@@ -8,20 +8,37 @@ in test_server_attacks.py; these tests use the child process `serve` uses (`isol
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import os
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from serverkit import call, hold_rebuild, make_site
+from serverkit import (
+    AS_OF,
+    call,
+    children,
+    descendants,
+    hold_rebuild,
+    is_alive,
+    make_site,
+    serving_process,
+)
 
+import deadlines.rebuilds as rebuilds
+from deadlines.aggregates import aggregate_filter
 from deadlines.errors import DeadlinesError
 from deadlines.feeds import FeedOptions
-from deadlines.rebuilds import NICENESS, Watcher
+from deadlines.rebuilds import NICENESS, BuildRequest, Watcher
+from deadlines.rebuilds import _child as rebuild_child
 from deadlines.recording import record
+from deadlines.safeio import folder_lock, locked
 from deadlines.server import FeedServer
-from deadlines.store import micros
+from deadlines.store import StoreReader, micros
 from deadlines.subscribepage import MAX_ROWS, render_page
 
 
@@ -115,6 +132,84 @@ def test_the_first_snapshot_in_a_child_raises_the_build_error(tmp_path: Path) ->
         app.snapshot()
 
 
+def test_serve_killed_with_sigkill_leaves_no_fork_server_and_no_rebuild(tmp_path: Path
+                                                                        ) -> None:
+    """`serve` killed with -9 while a rebuild runs: its fork server and the rebuild child end
+    with it, rather than build on alone. The test holds the feeds folder's lock, so the
+    rebuild waits for it for as long as it lives."""
+    with serving_process(tmp_path) as (proc, _, _, errors), \
+            locked(folder_lock(tmp_path / "feeds")):
+        record(tmp_path / "events" / "acme-freshhawk.yaml", "incident_identified",
+               "2026-11-25T09:00", event_id="incident-killed")
+        # the fork server's child (serve's grandchild): the rebuild, waiting for the lock
+        poll_until(lambda: len(descendants(proc.pid)) > len(children(proc.pid)))
+        below = descendants(proc.pid)
+        assert set(below) - set(children(proc.pid)), \
+            f"no rebuild started: {below}\n{errors.read_text()}"
+        proc.kill()
+        proc.wait()
+        poll_until(lambda: not any(is_alive(pid) for pid in below))
+        assert [pid for pid in below if is_alive(pid)] == [], "still running after the kill"
+
+
+def poll_until(done: Callable[[], bool], seconds: float = 60) -> None:
+    """Returns once `done()`, or after `seconds` (a bound for a test that fails, not a
+    timing: the caller asserts what it waited for)."""
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(("server_is_alive", "status"), [(True, 0), (False, 1)])
+def test_a_rebuild_child_whose_server_died_before_it_started_ends(
+        tmp_path: Path, server_is_alive: bool, status: int) -> None:
+    """`serve` killed with -9 between starting a rebuild child and the child asking to die
+    with the fork server left the child building alone: the child checks that the server still
+    reads its result pipe (its only reader) once it has asked, and builds only then."""
+    receiving, sending = multiprocessing.Pipe(duplex=False)
+    request = BuildRequest(tmp_path / "events", tmp_path / "feeds", datetime.now(UTC),
+                           FeedOptions(), before=(tmp_path / "built").touch)
+    if not server_is_alive:
+        receiving.close()
+    child = os.fork()
+    if child == 0:
+        try:  # as a child of the fork server, which hands it only the sending end
+            if server_is_alive:
+                receiving.close()
+            rebuild_child(request, sending)
+        finally:
+            os._exit(0)
+    sending.close()
+    _, wait_status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(wait_status) == status
+    assert (tmp_path / "built").exists() == server_is_alive
+
+
+@pytest.mark.parametrize(("cpus", "jobs", "asked"), [
+    (2, None, [None, 1]), (8, None, [None, 7]), (1, None, [None, 1]), (2, 2, [2, 2])])
+def test_rebuilds_while_serving_leave_a_core_to_the_requests(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cpus: int, jobs: int | None,
+        asked: list[int | None]) -> None:
+    """Unless `--jobs` says otherwise, the first build (before the server listens) has a worker
+    per CPU, and a rebuild while serving one fewer, at least one: one that computes many
+    contracts leaves a core to the request threads."""
+    monkeypatch.setattr(rebuilds, "default_jobs", lambda: cpus)
+    seen: list[int | None] = []
+    real = rebuilds.build
+
+    def counted(*args: Any, jobs: int | None = None, **kwargs: Any) -> Any:
+        seen.append(jobs)
+        return real(*args, jobs=jobs, **kwargs)
+
+    monkeypatch.setattr(rebuilds, "build", counted)
+    site = make_site(tmp_path, jobs=jobs)
+    call(site.app, site.feed("all"))
+    record(site.events / "acme-freshhawk.yaml", "incident_identified", "2026-11-25T09:00",
+           event_id="incident-jobs")
+    assert site.app.settle(timeout=60)
+    assert seen == asked
+
+
 def logs(folder: Path, count: int) -> list[Path]:
     folder.mkdir()
     paths = [folder / f"c{i}.yaml" for i in range(count)]
@@ -158,6 +253,29 @@ def test_an_aggregate_page_shows_at_most_its_limit_and_says_how_many_more() -> N
     assert "25 more deadlines in the window are not shown here" in page
     assert "more deadlines" not in render_page("All", rows[:10], "http://h/t/deadlines.ics",
                                                as_of, FeedOptions(), 14, 30)
+
+
+def test_an_aggregate_page_loads_only_the_rows_it_shows(tmp_path: Path) -> None:
+    """The store hands the page its first rows of the window in the page's order, and how
+    many more there are, rather than every row: the page is the same bytes as one rendered
+    from every row."""
+    site = make_site(tmp_path)
+    call(site.app, site.feed("all"))
+    reader = StoreReader(tmp_path / "feeds")
+    where, args = aggregate_filter("all")
+    since = micros(AS_OF - timedelta(days=FeedOptions().aggregate_past_days))
+    every, none_left = reader.aggregate_page(where, args, 0, 10**9)
+    shown = len([row for row in every if row["sort"] >= since]) - 2
+    assert none_left == 0 and shown > 2
+    first, more = reader.aggregate_page(where, args, since, shown)
+    assert more == 2
+    assert first == sorted((row for row in every if row["sort"] >= since),
+                           key=lambda row: (row["sort"], row["uid"]))[:shown]
+    page = functools.partial(render_page, "All", feed_url="http://h/t/deadlines.ics",
+                             as_of=AS_OF, past_days=FeedOptions().aggregate_past_days,
+                             ahead_days=30, max_rows=shown)
+    assert page(first, more=more) == page(every)
+    assert "2 more deadlines in the window are not shown here" in page(first, more=more)
 
 
 def test_a_relisting_stats_only_what_was_replaced(tmp_path: Path,

@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -23,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from serverkit import AS_OF, ROOT, Site, call, live, make_site, raw_request
-from tooling import stop
+from serverkit import AS_OF, ROOT, Site, call, live, make_site, raw_request, serving_process
 
 import deadlines.rebuilds as rebuilds
 import deadlines.server as server
@@ -32,7 +30,6 @@ from deadlines.errors import DeadlinesError
 from deadlines.rebuilds import signature as _signature
 from deadlines.recording import record
 from deadlines.server import FeedServer, ScrubFilter, mask, scrub
-from deadlines.tokens import TokenStore
 
 BROKEN = "contract: [this is not\n"
 
@@ -174,25 +171,8 @@ def test_contract_scope_never_opens_an_aggregate(site: Site, name: str) -> None:
 def serve_process(tmp_path: Path) -> Iterator[tuple[int, str, Path]]:
     """The real `deadlines serve --port 0` on a copy of the events; yields (port, token,
     stderr file) once it has said where it listens."""
-    shutil.copytree(ROOT / "events", tmp_path / "events")
-    token, _ = TokenStore.load(tmp_path / "tokens.json").create("all")
-    errors = tmp_path / "stderr.txt"
-    with errors.open("wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "deadlines", "serve", "events", "--port", "0",
-             "--tokens", "tokens.json", "--out", "feeds"],
-            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=sink, stdin=subprocess.DEVNULL)
-    try:
-        port = None
-        deadline = time.monotonic() + 60
-        while port is None and time.monotonic() < deadline and proc.poll() is None:
-            found = re.search(r"http://127\.0\.0\.1:(\d+)/", errors.read_text())
-            port = int(found.group(1)) if found else None
-            time.sleep(0.05)
-        assert port, f"serve did not say where it listens:\n{errors.read_text()}"
+    with serving_process(tmp_path) as (_, port, token, errors):
         yield port, token, errors
-    finally:
-        stop(proc)
 
 
 def test_slowloris_does_not_block_other_clients(serve_process: tuple[int, str, Path]) -> None:
