@@ -276,8 +276,8 @@ def capped_warning(dropped: int, total: int, limit: int) -> str:
 
 
 def page_text(item: Entry, contract_name: str) -> str:
-    """The subscribe page's row of a deadline, as JSON text: what `store.page_row_text` (and
-    json.dumps) writes of {"uid", "sort", "due", "title", "status", "actor", "clause",
+    """The subscribe page's row of a deadline, as JSON text: what json.dumps (ensure_ascii
+    off, no spaces) writes of {"uid", "sort", "due", "title", "status", "actor", "clause",
     "contract", "contract_name"[, "owner"]}, written in one go (one per deadline in a build;
     `tests/test_store.py` checks it against json.dumps)."""
     quote = encode_basestring

@@ -12,15 +12,15 @@ place), so that each log is looked at once a second per thousand logs and the st
 evenly rather than made all at once. A rebuild starts when the signature differs from the
 snapshot's or when the snapshot's `next_change` has come; never on a timer otherwise.
 
-A rebuild is the incremental `build` (same store, same lock as `deadlines build`), with one worker
-process fewer than CPUs unless told (`serving_jobs`). By default it runs in a child process, so
-that its CPU time never holds the server's interpreter lock and its memory never stays in the
-server: the child comes from multiprocessing's fork server (a
-fresh interpreter with no thread and no socket of the server's, started by exec, so that it
-inherits neither a lock held by another thread nor a listening socket), runs niced (+10:
-requests win the CPU), ends with its parent, and sends back only what the snapshot keeps. A
-rebuild that fails keeps the previous snapshot, is logged once, and is tried again when the
-inputs change, or after an exponential back-off.
+A rebuild is the incremental `build` (same store, same lock as `deadlines build`), with one
+worker process fewer than CPUs unless told (`serving_jobs`). By default it runs in a child
+process, so that its CPU time never holds the server's interpreter lock and its memory never
+stays in the server: the child comes from multiprocessing's fork server (a fresh interpreter
+with no thread and no socket of the server's, started by exec, so that it inherits neither a
+lock held by another thread nor a listening socket), runs niced (+10: requests win the CPU),
+ends with its parent, and sends back only what the snapshot keeps. A rebuild that fails keeps
+the previous snapshot, is logged once, and is tried again when the inputs change, or after an
+exponential back-off.
 """
 
 from __future__ import annotations

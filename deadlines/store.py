@@ -253,29 +253,13 @@ def _check_values(conn: sqlite3.Connection) -> dict[str, CachedContract]:
 
 
 def pack_page(rows: list[dict[str, Any]]) -> bytes:
-    return pack_page_texts([page_row_text(row) for row in rows])
+    return zlib.compress(json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode())
 
 
 def pack_page_texts(texts: list[str]) -> bytes:
-    """The rows as `page_row_text` wrote them: the same bytes as `pack_page` of the rows."""
+    """`pack_page` of rows already written as JSON text (`contractfeed.page_text`, one per
+    deadline in a build): the same bytes."""
     return zlib.compress(f"[{','.join(texts)}]".encode())
-
-
-def page_row_text(row: dict[str, Any]) -> str:
-    """`json.dumps(row, ensure_ascii=False, separators=(",", ":"))`, the text the store keeps
-    and the subscribe page reads, written directly for a row of strings and integers (a build
-    writes one per deadline, and json.dumps sets up an encoder on every call); any other row
-    goes through json.dumps."""
-    quote = json.encoder.encode_basestring  # json's own string writer (C)
-    parts = []
-    for name, value in row.items():
-        if isinstance(value, str):
-            parts.append(f"{quote(name)}:{quote(value)}")
-        elif type(value) is int:  # not bool
-            parts.append(f"{quote(name)}:{value!r}")
-        else:
-            return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
-    return f"{{{','.join(parts)}}}"
 
 
 def unpack_page(blob: bytes, where: str) -> list[dict[str, Any]]:
