@@ -336,12 +336,12 @@ def _build_locked(out: Path, logs: list[LogFile], checked: dict[str, Checked] | 
     """The build, holding the folder's lock. `checked`: the logs checked beforehand and the
     contract each holds; None (a first build into a private folder) to check each log in the
     computation itself. `shown`: the folder messages name (`out` is private until renamed)."""
+    store = BuildStore.open(out, as_of, private=shown is not None)
     shown = shown or out
 
     def named(path: Path) -> Path:
         return shown / path.relative_to(out)
 
-    store = BuildStore.open(out, as_of)
     staged: list[tuple[Path, Path]] = []  # (temporary, target), renamed at the end
     cancelled: list[tuple[Path, Path]] = []
     try:
@@ -349,6 +349,7 @@ def _build_locked(out: Path, logs: list[LogFile], checked: dict[str, Checked] | 
         report.warnings += store.warnings
         report.notes += store.notes
         known = store.contracts()
+        stored, known_logs = set(known), {row.log_name for row in known.values()}
         store.begin()
         current: dict[str, LogFile] = {} if checked is None else \
             {checked[f.name].contract_id: f for f in logs}
@@ -397,7 +398,12 @@ def _build_locked(out: Path, logs: list[LogFile], checked: dict[str, Checked] | 
                 staged.append((Path(result.staged), Path(result.target)))
             else:
                 report.unchanged.append(Path(result.target))
-            store.put_contract(result.row, result.entries)
+            # (a first build of two logs with one id: the second replaces the first, and
+            # `_contract_ids` then says so)
+            store.put_contract(result.row, result.entries,
+                               new=result.row.id not in stored
+                               and result.row.log_name not in known_logs)
+            stored.add(result.row.id)
             if result.adopted:
                 store.drop_orphans(result.adopted)
             report.deadlines += result.row.deadlines
@@ -405,7 +411,8 @@ def _build_locked(out: Path, logs: list[LogFile], checked: dict[str, Checked] | 
             report.added_uids += result.added
             report.changed_uids += result.changed
             warnings[result.row.log_name] = result.warnings
-            computed.append(replace(result, entries=[]))
+            result.entries = []  # in the store now: not held for the rest of the build
+            computed.append(result)
             if progress is not None:
                 progress(1)
         report.computed = len(computed)
@@ -414,6 +421,12 @@ def _build_locked(out: Path, logs: list[LogFile], checked: dict[str, Checked] | 
                 raise problems[log.path]
         if checked is None:
             current = _contract_ids(logs, computed)
+        # the workers' feeds (staged unsynced) flush to disk while the aggregates are made,
+        # each of which is synced as it is staged
+        flushing = threading.Thread(target=sync_filesystem, args=(out,), daemon=True) \
+            if together else None
+        if flushing is not None:
+            flushing.start()
         report.current = sorted(current)
         for log in logs:
             report.warnings += warnings.get(log.name, [])
@@ -456,8 +469,8 @@ def _build_locked(out: Path, logs: list[LogFile], checked: dict[str, Checked] | 
         # replaced: a failure until here leaves the previous set whole. The store commits first:
         # a crash between the commit and the last rename leaves it ahead of some feed, which
         # the next build finds by the feed's identity and writes again, with the same stamps.
-        if together:
-            sync_filesystem(out)
+        if flushing is not None:
+            flushing.join()
         store.commit()
         for temporary, path in staged:
             try:

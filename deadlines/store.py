@@ -487,6 +487,7 @@ class BuildStore:
         self.notes: list[str] = []
         self.migrated = False  # legacy state files to remove once this build has committed
         self._rows: dict[str, CachedContract] | None = None  # as read when it was checked
+        self._logged = True  # writes go through the write-ahead log (see `open`)
         # what this build changed in the aggregates: (ours, agreement, owner) of every entry
         # removed or added, and (None, None, owner) for an owner named or no longer named;
         # an aggregate none of these fall in holds the same entries as when last written
@@ -495,11 +496,17 @@ class BuildStore:
     # -- opening --------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, directory: Path, as_of: datetime) -> BuildStore:
+    def open(cls, directory: Path, as_of: datetime, *, private: bool = False) -> BuildStore:
         """The store beside the feeds, created, migrated or recovered as needed.
 
         Call it holding the folder's lock. A damaged store is replaced by its backup, with a
-        warning; if both are damaged, a DeadlinesError (exit 2) says how to start afresh."""
+        warning; if both are damaged, a DeadlinesError (exit 2) says how to start afresh.
+
+        `private`: `directory` is a first build's own folder, which nobody reads until the
+        build renames it into place. Its transaction then writes the store file itself (a
+        rollback journal) rather than a write-ahead log that the commit copies into it again:
+        nobody needs to read the store meanwhile, and a first build at 10,000 contracts writes
+        160 MB. The commit turns write-ahead logging on, as every other build has it."""
         path, backup = directory / STORE_FILE, directory / BACKUP_FILE
         warnings: list[str] = []
         problem, rows = _inspect(path, readonly=False)
@@ -517,12 +524,13 @@ class BuildStore:
             cls._create(path, legacy, as_of, warnings)
         try:
             conn = _connect(path)
-            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA journal_mode = {'DELETE' if private else 'WAL'}")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute(_FEED_INDEX)
         except sqlite3.Error as exc:
             raise _sqlite_fault(exc, "opening the build store", path) from None
         store = cls(directory, conn)
+        store._logged = not private
         store._rows = None if created else rows
         store.warnings += warnings
         if legacy is not None:
@@ -619,6 +627,9 @@ class BuildStore:
 
     def commit(self) -> None:
         self._run("COMMIT")
+        if not self._logged:  # see `open`: a private store is logged once committed
+            self._run("PRAGMA journal_mode = WAL")
+            self._logged = True
 
     def rollback(self) -> None:
         with contextlib.suppress(sqlite3.Error):
@@ -678,13 +689,21 @@ class BuildStore:
         except (ValueError, TypeError, IndexError, KeyError, RecursionError):
             raise StoreDamaged("a contract's owners cannot be read") from None
 
-    def put_contract(self, row: ContractRow, entries: list[EntryRow]) -> None:
-        self._touch_entries(row.id)
+    def put_contract(self, row: ContractRow, entries: list[EntryRow], *, new: bool = False
+                     ) -> None:
+        """Store a contract's result in place of what the store held for it. `new`: the
+        caller knows the store holds no row for this id nor for this log name (every contract
+        of a first build): nothing to note as touched, nothing to delete, a third of the
+        statements."""
+        if not new:
+            self._touch_entries(row.id)
         self.touched.update((int(e.ours), e.agreement, e.owner) for e in entries)
         self.touched.update((None, None, slug) for slug, _ in row.owners)
-        # another contract may have held this log name (a log renamed to another's old name)
-        self._run("UPDATE contracts SET log_name = NULL WHERE log_name = ? AND id != ?",
-                  (row.log_name, row.id))
+        if not new:
+            # another contract may have held this log name (a log renamed to another's old
+            # name)
+            self._run("UPDATE contracts SET log_name = NULL WHERE log_name = ? AND id != ?",
+                      (row.log_name, row.id))
         self._run(
             "INSERT OR REPLACE INTO contracts (id, log_name, log_digest, environment, rulebooks,"
             " computed_at, valid_until, removed_since, name, agreement, deadlines, warnings, feed,"
@@ -693,7 +712,8 @@ class BuildStore:
              micros(row.computed_at), None if row.valid_until is None else micros(row.valid_until),
              row.name, row.agreement, row.deadlines, json.dumps(row.warnings), row.feed,
              row.stamps, row.page, json.dumps(row.owners)))
-        self._run("DELETE FROM entries WHERE contract = ?", (row.id,))
+        if not new:
+            self._run("DELETE FROM entries WHERE contract = ?", (row.id,))
         self._many("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    ((row.id, e.uid, e.due, e.key, int(e.ours), e.agreement, e.owner,
                      e.last_modified, len(e.block), e.block, e.page) for e in entries))

@@ -434,6 +434,33 @@ def test_builds_killed_mid_write_leave_nothing_after_the_next_build(tmp_path: Pa
     assert got == {k: v for k, v in snapshot(fresh).items() if k.endswith(".ics")}
 
 
+def test_feeds_staged_unsynced_are_flushed_before_the_store_commits(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past 32 contracts the workers stage their feeds without an fsync each, and one flush of
+    the file system, run while the aggregates are made, covers them all. The store commits
+    (and the renames follow) only once that flush has ended: a crash can never publish a
+    feed whose bytes are not on disk."""
+    events, out = tmp_path / "events", tmp_path / "feeds"
+    for i in range(40):
+        write_log(events, f"k{i:02d}")
+    said: list[str] = []
+    flush, commit = build_module.sync_filesystem, store_module.BuildStore.commit
+
+    def slow_flush(folder: Path) -> None:
+        time.sleep(0.5)  # longer than the aggregates take
+        flush(folder)
+        said.append("flushed")
+
+    def recorded_commit(self: store_module.BuildStore) -> None:
+        said.append("commit")
+        commit(self)
+
+    monkeypatch.setattr(build_module, "sync_filesystem", slow_flush)
+    monkeypatch.setattr(store_module.BuildStore, "commit", recorded_commit)
+    api.build(str(events), str(out), as_of=api.parse_as_of(AS_OF))
+    assert said == ["commit", "flushed", "commit"]  # the store's creation, then the build's
+
+
 # --- 9. a build that read before a record ------------------------------------------------------
 
 def test_a_build_that_read_before_a_record_does_not_overwrite_a_later_build(

@@ -448,6 +448,23 @@ def test_the_folder_of_a_killed_first_build_is_removed_by_the_next(tmp_path: Pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["events", "feeds"]
 
 
+def test_a_first_build_leaves_its_store_in_write_ahead_log_mode(tmp_path: Path) -> None:
+    """A first build writes its store with a rollback journal (nobody reads its private folder
+    meanwhile); the store it leaves logs ahead like every other build's, so that `serve` and
+    `status` read it while a later build writes. The later build's store is the same."""
+    import sqlite3
+
+    events = portfolio(tmp_path / "events")
+    out = tmp_path / "feeds"
+    build_module.build(events, out, AS_OF, jobs=1)
+    conn = sqlite3.connect(out / STORE_FILE)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()
+    assert sorted(p.name for p in out.iterdir() if "-journal" in p.name) == []
+    assert build_module.build(events, out, AS_OF + timedelta(days=40), jobs=1).computed
+
 def test_a_rebuild_writes_only_the_aggregates_its_changes_fall_in(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An aggregate none of whose entries changed is not read or written again (the other
