@@ -368,21 +368,30 @@ def next_change(log: ContractLog, tracked: list[Tracked], as_of: datetime,
     days |= _upcoming_recurring_days(log, today, options)
     # every window edge is a midnight in the contract's zone: the earliest day after today
     # gives the earliest of them
-    edges = [d for day in days for d in _window_days(day, options) if d > today]
+    shifts = _window_shifts(options)
+    edges = [d for day in days for d in _window_days(day, shifts, options.horizon_months)
+             if d > today]
     if edges:
         moments.append(start_of_day(min(edges), zone))
     future = [m for m in moments if m > as_of]
     return min(future) if future else None
 
 
-def _window_days(day: date, options: FeedOptions) -> list[date]:
+def _window_shifts(options: FeedOptions) -> tuple[timedelta, timedelta, timedelta]:
+    """From a due day to the days it leaves the feed and the aggregates (the day after
+    `past_days` have passed) and enters the aggregates (`aggregate_days_ahead` before)."""
+    return (timedelta(days=options.past_days + 1),
+            timedelta(days=options.aggregate_past_days + 1),
+            timedelta(days=-options.aggregate_days_ahead))
+
+
+def _window_days(day: date, shifts: tuple[timedelta, timedelta, timedelta],
+                 horizon_months: int) -> list[date]:
     """The days (in the contract's zone) on which a deadline due on `day` enters or leaves a
-    window: it leaves the feed the day after `past_days` have passed, enters it on the first
-    day from which `horizon_months` reach it, and the same for the aggregates' window."""
-    out = [day + timedelta(days=options.past_days + 1),
-           day + timedelta(days=options.aggregate_past_days + 1),
-           day - timedelta(days=options.aggregate_days_ahead)]
-    entering = _first_day_reaching(day, options.horizon_months)
+    window: those of `_window_shifts` (worked out once per contract, not per day), and the
+    first day from which `horizon_months` reach it, when it enters the feed."""
+    out = [day + shifts[0], day + shifts[1], day + shifts[2]]
+    entering = _first_day_reaching(day, horizon_months)
     if entering is not None:
         out.append(entering)
     return out
