@@ -572,15 +572,19 @@ def _calendar_blocks(block: int, start: date, last: date, extra: int
     blocks)."""
     out: list[tuple[date, date]] = []
     index = (start.year * 12 + start.month - 1) // block * block
+    year, month0 = divmod(index, 12)
+    block_start = date(year, month0 + 1, 1)
     while True:
+        index += block
         year, month0 = divmod(index, 12)
-        block_start = date(year, month0 + 1, 1)
-        end_year, end_month0 = divmod(index + block, 12)
-        block_end = date(end_year, end_month0 + 1, 1) - timedelta(days=1)
+        next_start = date(year, month0 + 1, 1)  # a block ends the day before the next starts
         if block_start > last and len(out) >= extra:
             return out
-        out.append((block_start, block_end))
-        index += block
+        out.append((block_start, next_start - _ONE_DAY))
+        block_start = next_start
+
+
+_ONE_DAY = timedelta(days=1)
 
 
 @lru_cache(maxsize=16384)

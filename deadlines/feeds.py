@@ -120,8 +120,11 @@ class Entry:
         change), written directly: json's encoder set-up cost more than the text itself.
         `tests/test_feeds.py` checks it against json.dumps."""
         quote = _quote
-        texts = {text: quote(text) for _, text in self.alarms}  # mostly one text for all
-        alarms = ", ".join(f"[{_lead_json(lead)}, {texts[text]}]" for lead, text in self.alarms)
+        alarms = ""
+        if self.alarms:
+            texts = {text: quote(text) for _, text in self.alarms}  # mostly one text for all
+            alarms = ", ".join(f"[{_lead_json(lead)}, {texts[text]}]"
+                               for lead, text in self.alarms)
         return (f"[{quote(self.summary)}, {quote(self.description)}, "
                 f"{quote(self.start.isoformat())}, {'true' if self.cancelled else 'false'}, "
                 f"[{_categories_json(self.categories)}], [{alarms}]]")
@@ -181,18 +184,27 @@ def _in_window(t: Tracked, window: tuple[date, date], as_of: datetime, options: 
 AGGREGATE_KINDS = (Kind.OBLIGATION, Kind.RIGHT)
 
 
-def in_aggregate(t: Tracked, as_of: datetime, options: FeedOptions) -> bool:
+def in_aggregate(t: Tracked, as_of: datetime, options: FeedOptions,
+                 windows: dict[int, tuple[date, date]] | None = None) -> bool:
     """Whether a deadline already in its contract's feed also goes in the aggregates: an
     obligation or a right (not a limit: a monitoring period ending asks nothing of anyone)
     due from `aggregate_past_days` back to `aggregate_days_ahead` ahead, on the contract's own
     calendar days. Fulfilled and withdrawn ones stay as CANCELLED for the grace period, as in
-    every feed, so that a subscriber sees why they left."""
+    every feed, so that a subscriber sees why they left.
+
+    `windows` keeps those days by log (its id) for a caller that asks of many deadlines: they
+    are worked out once per contract, not per deadline."""
     day = t.due_day
     if day is None or t.deadline.rule.kind not in AGGREGATE_KINDS:
         return False
-    today = as_of.astimezone(t.log.settings.zone).date()
-    return (today - timedelta(days=options.aggregate_past_days) <= day
-            <= today + timedelta(days=options.aggregate_days_ahead))
+    window = windows.get(id(t.log)) if windows is not None else None
+    if window is None:
+        today = as_of.astimezone(t.log.settings.zone).date()
+        window = (today - timedelta(days=options.aggregate_past_days),
+                  today + timedelta(days=options.aggregate_days_ahead))
+        if windows is not None:
+            windows[id(t.log)] = window
+    return window[0] <= day <= window[1]
 
 
 def record_commands(tracked: Iterable[Tracked], file_of: Callable[[Tracked], str]
