@@ -52,7 +52,11 @@ def clean_text(text: str) -> str:
 def one_line(text: str) -> str:
     """A summary or a name: one line, control characters removed."""
     if text.isprintable():  # no control character nor line break: nothing for clean_text
-        return " ".join(text.split())
+        # and no whitespace but the space (every other one is not printable): text without a
+        # double, leading or trailing space is already what split and join would make of it
+        if "  " in text or text[:1] == " " or text[-1:] == " ":
+            return " ".join(text.split())
+        return text
     return " ".join(clean_text(text).split())
 
 
