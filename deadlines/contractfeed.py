@@ -198,13 +198,14 @@ def compute_contract(job: ContractJob) -> ContractResult:
 
     by_uid = {t.uid: t for t in tracked}
     page = [page_text(item, contract.name) for item in items[:kept]]
+    windows: dict[int, tuple[date, date]] = {}  # the aggregates' days (see in_aggregate)
     aggregate = [
         EntryRow(item.uid, micros(item.sort[0]), item.key, item.ours, contract.agreement,
                  item.owner_slug, micros(_stamp(state, item).last_modified), block,
                  page[index] if index < kept else
                  page_text(item, contract.name))
         for index, (item, block) in enumerate(zip(items, blocks, strict=True))
-        if in_aggregate(by_uid[item.uid], as_of, options)
+        if in_aggregate(by_uid[item.uid], as_of, options, windows)
     ]
     stamps = _carry(state, {item.uid for item in items}, as_of, options)
     row = ContractRow(
@@ -368,21 +369,30 @@ def next_change(log: ContractLog, tracked: list[Tracked], as_of: datetime,
     days |= _upcoming_recurring_days(log, today, options)
     # every window edge is a midnight in the contract's zone: the earliest day after today
     # gives the earliest of them
-    edges = [d for day in days for d in _window_days(day, options) if d > today]
+    shifts = _window_shifts(options)
+    edges = [d for day in days for d in _window_days(day, shifts, options.horizon_months)
+             if d > today]
     if edges:
         moments.append(start_of_day(min(edges), zone))
     future = [m for m in moments if m > as_of]
     return min(future) if future else None
 
 
-def _window_days(day: date, options: FeedOptions) -> list[date]:
+def _window_shifts(options: FeedOptions) -> tuple[timedelta, timedelta, timedelta]:
+    """From a due day to the days it leaves the feed and the aggregates (the day after
+    `past_days` have passed) and enters the aggregates (`aggregate_days_ahead` before)."""
+    return (timedelta(days=options.past_days + 1),
+            timedelta(days=options.aggregate_past_days + 1),
+            timedelta(days=-options.aggregate_days_ahead))
+
+
+def _window_days(day: date, shifts: tuple[timedelta, timedelta, timedelta],
+                 horizon_months: int) -> list[date]:
     """The days (in the contract's zone) on which a deadline due on `day` enters or leaves a
-    window: it leaves the feed the day after `past_days` have passed, enters it on the first
-    day from which `horizon_months` reach it, and the same for the aggregates' window."""
-    out = [day + timedelta(days=options.past_days + 1),
-           day + timedelta(days=options.aggregate_past_days + 1),
-           day - timedelta(days=options.aggregate_days_ahead)]
-    entering = _first_day_reaching(day, options.horizon_months)
+    window: those of `_window_shifts` (worked out once per contract, not per day), and the
+    first day from which `horizon_months` reach it, when it enters the feed."""
+    out = [day + shifts[0], day + shifts[1], day + shifts[2]]
+    entering = _first_day_reaching(day, horizon_months)
     if entering is not None:
         out.append(entering)
     return out

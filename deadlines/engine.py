@@ -365,7 +365,7 @@ def compute(book: Rulebook, event: str, trigger: Moment, settings: Settings, *,
     """
     warnings = [] if warnings is None else warnings
     fulfilled = fulfilled or {}
-    rules = _ordered(applicable_rules(book, event, severity))
+    rules, position = _counting_order(book, event, severity)
     giver = resolve_giver(book, event, by, role)
     zone = settings.zone
     due_by_rule: dict[str, Due] = {}
@@ -404,9 +404,35 @@ def compute(book: Rulebook, event: str, trigger: Moment, settings: Settings, *,
             deadline.alternatives += _alternatives(rule, reading, (anchor, anchor_text),
                                                    due_by_rule, fulfilled, settings, warnings)
         out.append(deadline)
-    position = {id(rule): index for index, rule in enumerate(book.rules)}
     out.sort(key=lambda d: position[id(d.rule)])  # the rulebook's order; stable for occurrences
     return Computation(book, event, trigger, settings, out, warnings, giver)
+
+
+# The rules an event sets off, in counting order, and each rule's place in the rulebook, by
+# rulebook (the object), event and severity: a build asks the same few for each trigger of
+# every contract. A rulebook's rules are fixed once it is read (the reader appends them while
+# reading, before anyone counts); each entry holds its rulebook, so an id is not reused while
+# the entry lives. A refusal (an unknown event, a missing severity) is raised, not kept.
+_RULES: dict[tuple[int, str, str | None],
+             tuple[Rulebook, tuple[Rule, ...], dict[int, int]]] = {}
+_RULES_SIZE = 1024
+_RULES_LOCK = _thread.allocate_lock()
+
+
+def _counting_order(book: Rulebook, event: str, severity: str | None
+                    ) -> tuple[tuple[Rule, ...], dict[int, int]]:
+    key = (id(book), event, severity)
+    with _RULES_LOCK:  # a server counts in more than one thread
+        found = _RULES.get(key)
+    if found is not None and found[0] is book:
+        return found[1], found[2]
+    rules = tuple(_ordered(applicable_rules(book, event, severity)))
+    position = {id(rule): index for index, rule in enumerate(book.rules)}
+    with _RULES_LOCK:
+        if len(_RULES) >= _RULES_SIZE:
+            _RULES.pop(next(iter(_RULES)))
+        _RULES[key] = (book, rules, position)
+    return rules, position
 
 
 def _headline(period: Period, direction: Direction, anchor_text: str,
@@ -512,19 +538,10 @@ def _occurrences(rule: Rule, period: Period, align: Align, start: Moment, settin
     number = 1
     if align is Align.CALENDAR:
         block = _calendar_block_months(period)
-        # the block containing the start, then each following block, until one ends past `last`
-        index = (start.day.year * 12 + start.day.month - 1) // block * block
-        while True:
-            year, month0 = divmod(index, 12)
-            block_start = date(year, month0 + 1, 1)
-            end_year, end_month0 = divmod(index + block, 12)
-            block_end = date(end_year, end_month0 + 1, 1) - timedelta(days=1)
-            if block_start > last and number > extra:
-                break
+        for number, (block_start, block_end) in enumerate(
+                _calendar_blocks(block, start.day, last, extra), start=1):
             steps = _calendar_steps(block, start.day, number, block_start, block_end)
             out.append((block_end, list(steps)))  # a list of its own: a trace may grow
-            index += block
-            number += 1
         return out
     series = _series(rule, period, start, settings)
     try:
@@ -546,6 +563,28 @@ def _occurrences(rule: Rule, period: Period, align: Align, start: Moment, settin
     finally:  # also when a count fails: what it said before failing
         warnings.extend(w for w in series.warnings if w not in warnings)
     return out
+
+
+def _calendar_blocks(block: int, start: date, last: date, extra: int
+                     ) -> list[tuple[date, date]]:
+    """The first and last day of each block of a calendar-aligned series: the block holding
+    the start, then each following one, until one starts past `last` (and at least `extra`
+    blocks)."""
+    out: list[tuple[date, date]] = []
+    index = (start.year * 12 + start.month - 1) // block * block
+    year, month0 = divmod(index, 12)
+    block_start = date(year, month0 + 1, 1)
+    while True:
+        index += block
+        year, month0 = divmod(index, 12)
+        next_start = date(year, month0 + 1, 1)  # a block ends the day before the next starts
+        if block_start > last and len(out) >= extra:
+            return out
+        out.append((block_start, next_start - _ONE_DAY))
+        block_start = next_start
+
+
+_ONE_DAY = timedelta(days=1)
 
 
 @lru_cache(maxsize=16384)
@@ -575,11 +614,17 @@ def later_occurrences(book: Rulebook, event: str, start: Moment, settings: Setti
     rebuilding every occurrence. Occurrences already counted for this contract (see
     `_series`) are not counted again."""
     out: set[date] = set()
-    for rule in _ordered(applicable_rules(book, event, None)):
+    for rule in _counting_order(book, event, None)[0]:
         if rule.direction is not Direction.RECURRING:
             continue
         assert rule.period is not None
-        for due, _ in _occurrences(rule, rule.period, rule.align, start, settings, until, []):
+        if rule.align is Align.CALENDAR:  # only the days: no trace to write
+            dues: list[Due] = [end for _, end in _calendar_blocks(
+                _calendar_block_months(rule.period), start.day, until, 0)]
+        else:
+            dues = [due for due, _ in _occurrences(rule, rule.period, rule.align, start,
+                                                   settings, until, [])]
+        for due in dues:
             day = due.astimezone(settings.zone).date() if isinstance(due, datetime) else due
             if day > after:
                 out.add(day)
@@ -643,8 +688,11 @@ def _day(due: Due) -> date:
     return due.date() if isinstance(due, datetime) else due
 
 
+_MONTHS_IN = {Unit.MONTHS: 1, Unit.YEARS: 12}
+
+
 def _calendar_block_months(period: Period) -> int:
-    months = {Unit.MONTHS: period.amount, Unit.YEARS: period.amount * 12}.get(period.unit)
+    months = period.amount * _MONTHS_IN[period.unit] if period.unit in _MONTHS_IN else None
     if months is None or months <= 0 or 12 % months:
         raise DeadlinesError(
             f"a calendar-aligned recurring rule needs 1, 2, 3, 4, 6 or 12 months, not {period}"

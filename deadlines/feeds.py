@@ -44,13 +44,19 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def clean_text(text: str) -> str:
     """Text a person wrote, made safe for a TEXT value: no control characters."""
-    return _CONTROLS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    if "\r" in text:  # rare; the two replaces cost as much as the test even when no CR is there
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROLS.sub("", text)
 
 
 def one_line(text: str) -> str:
     """A summary or a name: one line, control characters removed."""
     if text.isprintable():  # no control character nor line break: nothing for clean_text
-        return " ".join(text.split())
+        # and no whitespace but the space (every other one is not printable): text without a
+        # double, leading or trailing space is already what split and join would make of it
+        if "  " in text or text[:1] == " " or text[-1:] == " ":
+            return " ".join(text.split())
+        return text
     return " ".join(clean_text(text).split())
 
 
@@ -117,23 +123,52 @@ class Entry:
         """`json.dumps(material, ensure_ascii=False)` of the content (a stored hash must never
         change), written directly: json's encoder set-up cost more than the text itself.
         `tests/test_feeds.py` checks it against json.dumps."""
-        quote = json.encoder.encode_basestring  # json's own string writer (C)
-        categories = ", ".join(map(quote, self.categories))
-        alarms = ", ".join(f"[{quote(str(lead))}, {quote(text)}]" for lead, text in self.alarms)
+        quote = _quote
+        alarms = ""
+        if self.alarms:
+            texts = {text: quote(text) for _, text in self.alarms}  # mostly one text for all
+            alarms = ", ".join(f"[{_lead_json(lead)}, {texts[text]}]"
+                               for lead, text in self.alarms)
         return (f"[{quote(self.summary)}, {quote(self.description)}, "
                 f"{quote(self.start.isoformat())}, {'true' if self.cancelled else 'false'}, "
-                f"[{categories}], [{alarms}]]")
+                f"[{_categories_json(self.categories)}], [{alarms}]]")
+
+
+_quote: Callable[[str], str] = json.encoder.encode_basestring  # json's own string writer (C)
+
+
+# The parts of the hashed text that a whole portfolio shares (a handful of lead times and of
+# category tuples), written once each: pure functions of their values.
+@lru_cache(maxsize=256)
+def _lead_json(lead: timedelta) -> str:
+    return _quote(str(lead))
+
+
+@lru_cache(maxsize=1024)
+def _categories_json(categories: tuple[str, ...]) -> str:
+    return ", ".join(map(_quote, categories))
 
 
 def in_window(t: Tracked, as_of: datetime, options: FeedOptions,
               state: FeedState | None = None) -> bool:
+    if t.due_day is None:  # undated: listed nowhere (and no window to work out)
+        return False
+    return _in_window(t, _window(as_of, t.log.settings.zone, options), as_of, options, state)
+
+
+def _window(as_of: datetime, zone: ZoneInfo, options: FeedOptions) -> tuple[date, date]:
+    """The first and last due day a feed shows, on the contract's calendar days."""
+    today = as_of.astimezone(zone).date()
+    return today - timedelta(days=options.past_days), add_months(today,
+                                                                 options.horizon_months)[0]
+
+
+def _in_window(t: Tracked, window: tuple[date, date], as_of: datetime, options: FeedOptions,
+               state: FeedState | None) -> bool:
+    """`in_window` of a dated deadline, given its `_window` (one per contract, not per
+    deadline)."""
     day = t.due_day
-    if day is None:
-        return False
-    today = as_of.astimezone(t.log.settings.zone).date()
-    if day < today - timedelta(days=options.past_days):
-        return False
-    if day > add_months(today, options.horizon_months)[0]:
+    if day is None or not window[0] <= day <= window[1]:
         return False
     if t.status in CANCELLED_STATUSES:
         grace_start = as_of - timedelta(days=options.grace_days)
@@ -153,18 +188,27 @@ def in_window(t: Tracked, as_of: datetime, options: FeedOptions,
 AGGREGATE_KINDS = (Kind.OBLIGATION, Kind.RIGHT)
 
 
-def in_aggregate(t: Tracked, as_of: datetime, options: FeedOptions) -> bool:
+def in_aggregate(t: Tracked, as_of: datetime, options: FeedOptions,
+                 windows: dict[int, tuple[date, date]] | None = None) -> bool:
     """Whether a deadline already in its contract's feed also goes in the aggregates: an
     obligation or a right (not a limit: a monitoring period ending asks nothing of anyone)
     due from `aggregate_past_days` back to `aggregate_days_ahead` ahead, on the contract's own
     calendar days. Fulfilled and withdrawn ones stay as CANCELLED for the grace period, as in
-    every feed, so that a subscriber sees why they left."""
+    every feed, so that a subscriber sees why they left.
+
+    `windows` keeps those days by log (its id) for a caller that asks of many deadlines: they
+    are worked out once per contract, not per deadline."""
     day = t.due_day
     if day is None or t.deadline.rule.kind not in AGGREGATE_KINDS:
         return False
-    today = as_of.astimezone(t.log.settings.zone).date()
-    return (today - timedelta(days=options.aggregate_past_days) <= day
-            <= today + timedelta(days=options.aggregate_days_ahead))
+    window = windows.get(id(t.log)) if windows is not None else None
+    if window is None:
+        today = as_of.astimezone(t.log.settings.zone).date()
+        window = (today - timedelta(days=options.aggregate_past_days),
+                  today + timedelta(days=options.aggregate_days_ahead))
+        if windows is not None:
+            windows[id(t.log)] = window
+    return window[0] <= day <= window[1]
 
 
 def record_commands(tracked: Iterable[Tracked], file_of: Callable[[Tracked], str]
@@ -178,6 +222,9 @@ def record_commands(tracked: Iterable[Tracked], file_of: Callable[[Tracked], str
     already missed cannot be closed late; the next one would be)."""
     commands: dict[str, str] = {}
     taken: set[tuple[str, str]] = set()
+    # a rule's fulfilment events, once per rulebook and rule in this call (the lookup reads
+    # every rule of the rulebook)
+    closing: dict[tuple[int, str], tuple[str, ...]] = {}
     for t in sorted(tracked, key=sort_key):
         rule = t.deadline.rule
         if rule.kind is not Kind.OBLIGATION or t.deadline.due is None:
@@ -195,7 +242,10 @@ def record_commands(tracked: Iterable[Tracked], file_of: Callable[[Tracked], str
             taken.add((t.log.path, rule.key))
         elif t.status not in (Status.PENDING, Status.MISSED):
             continue
-        kinds = t.log.rulebook.fulfilment_types(rule.id)
+        book = t.log.rulebook
+        kinds = closing.get((id(book), rule.id))
+        if kinds is None:
+            kinds = closing[(id(book), rule.id)] = book.fulfilment_types(rule.id)
         what = term_event or (kinds[0] if len(kinds) == 1 else f"{DONE_EVENT} --rule {rule.id}")
         ref = f" --ref {shlex.quote(t.trigger.id)}" if t.trigger is not None else ""
         commands[t.uid] = f"deadlines record {shlex.quote(file_of(t))} {what}{ref}"
@@ -205,7 +255,13 @@ def record_commands(tracked: Iterable[Tracked], file_of: Callable[[Tracked], str
 def feed_log_path(t: Tracked) -> str:
     """The log as a feed names it: its file name, run from the folder of the event logs (a
     contract's feed is the same bytes whichever folder it was built from)."""
-    return Path(t.log.path).name
+    return _file_name(t.log.path)
+
+
+@lru_cache(maxsize=1024)
+def _file_name(path: str) -> str:
+    # memoised: a pure function of the text, asked for each of a contract's obligations
+    return Path(path).name
 
 
 def event_label(event: LoggedEvent) -> str:
@@ -381,9 +437,15 @@ def entries(tracked: Iterable[Tracked], as_of: datetime, options: FeedOptions,
     # a rule's words once per contract: keyed by the log and the rule themselves (both live
     # as long as `tracked`, so their ids are not reused meanwhile)
     said: dict[tuple[int, int], _RuleWords] = {}
+    windows: dict[int, tuple[date, date]] = {}  # by the log's id, as `said`
     chosen = []
     for t in tracked:
-        if not in_window(t, as_of, options, state):
+        if t.due_day is None:  # as in `in_window`, whose window is worked out only for a date
+            continue
+        window = windows.get(id(t.log))
+        if window is None:
+            window = windows[id(t.log)] = _window(as_of, t.log.settings.zone, options)
+        if not _in_window(t, window, as_of, options, state):
             continue
         key = (id(t.log), id(t.deadline.rule))
         words = said.get(key)

@@ -15,7 +15,7 @@ One deliberate difference: icalendar turns a literal backslash-N in a text into 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 FOLD_LIMIT = 74  # octets of content per physical line, as icalendar folds
@@ -56,16 +56,40 @@ def fold(line: bytes) -> bytes:
 
 
 def _line(name: str, value: str) -> bytes:
-    data = f"{name}:{value}".encode()
+    return _fit_bytes(f"{name}:{value}")
+
+
+def _fit_bytes(text: str) -> bytes:
+    """One content line as bytes, folded when longer than 74 octets, with its CRLF."""
+    data = text.encode()
     return data + b"\r\n" if len(data) <= FOLD_LIMIT else fold(data) + b"\r\n"
 
 
 def utc_stamp(moment: datetime) -> str:
     """The fields as they are (the caller gives UTC), as `f"{moment:%Y%m%dT%H%M%SZ}"` writes
     them (a year below 1000 unpadded, as glibc's %Y), without strftime's cost: a build writes
-    a few hundred thousand of these."""
+    a few hundred thousand of these, on a few thousand distinct instants."""
+    if moment.tzinfo is UTC:  # equal UTC datetimes have equal fields: safe to memoise
+        return _utc_stamp(moment)
+    return _stamp_text(moment)
+
+
+@lru_cache(maxsize=16384)
+def _utc_stamp(moment: datetime) -> str:
+    return _stamp_text(moment)
+
+
+def _stamp_text(moment: datetime) -> str:
     return (f"{moment.year}{moment.month:02}{moment.day:02}T{moment.hour:02}"
             f"{moment.minute:02}{moment.second:02}Z")
+
+
+@lru_cache(maxsize=16384)
+def _day_text(day: date) -> str:
+    """A DATE value, as `f"{day:%Y%m%d}"` writes it (glibc's %Y: a year below 1000
+    unpadded), memoised: a pure function of the day (equal dates have equal fields), and
+    strftime costs more than the rest of an all-day event's dates."""
+    return f"{day.year}{day.month:02}{day.day:02}"
 
 
 @lru_cache(maxsize=256)
@@ -91,49 +115,47 @@ def vevent(*, uid: str, summary: str, description: str, start: date | datetime,
            stamp: datetime, created: datetime, sequence: int, cancelled: bool,
            categories: Sequence[str], alarms: Sequence[tuple[timedelta, str]]) -> bytes:
     """One VEVENT, properties in icalendar's canonical order (sorted=True)."""
-    # Written as text lines and encoded once (a big build writes a few hundred thousand of
-    # these). Lines of our own fixed shape (timestamps, dates, numbers, durations) are short
-    # ASCII; only those with a value from elsewhere go through `_fit`, which folds a line that
-    # passes 74 octets. The timestamp written twice is formatted once.
+    # Written as a few pieces of bytes (a big build writes a few hundred thousand of these):
+    # a line with a long value from elsewhere (summary, description, alarm text) is encoded
+    # once and folded as bytes (`_fit_bytes`); the lines between them, of our own fixed shape
+    # (timestamps, dates, numbers, categories, the UID) are one text each, encoded once. The
+    # timestamp written twice is formatted once.
     stamp_text = utc_stamp(stamp)
     uid_text = escape_text(uid)
-    lines = ["BEGIN:VEVENT", _fit(f"SUMMARY:{escape_text(summary)}")]
     if isinstance(start, datetime):
-        lines.append(f"DTSTART:{utc_stamp(start)}")
+        when = f"DTSTART:{utc_stamp(start)}"
     else:
-        lines += [f"DTSTART;VALUE=DATE:{start:%Y%m%d}",
-                  f"DTEND;VALUE=DATE:{start + timedelta(days=1):%Y%m%d}"]
-    lines += [
-        f"DTSTAMP:{stamp_text}",
-        _fit(f"UID:{uid_text}"),
-        f"SEQUENCE:{sequence}",
-        _fit(f"CATEGORIES:{_categories(tuple(categories))}"),
-        f"CREATED:{utc_stamp(created)}",
-        _fit(f"DESCRIPTION:{escape_text(description)}"),
-        f"LAST-MODIFIED:{stamp_text}",
-        "STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED",
-        "TRANSP:TRANSPARENT",
+        when = (f"DTSTART;VALUE=DATE:{_day_text(start)}\r\n"
+                f"DTEND;VALUE=DATE:{_day_text(start + timedelta(days=1))}")
+    parts = [
+        b"BEGIN:VEVENT\r\n",
+        _fit_bytes(f"SUMMARY:{escape_text(summary)}"),
+        (f"{when}\r\nDTSTAMP:{stamp_text}\r\n{_fit(f'UID:{uid_text}')}\r\n"
+         f"SEQUENCE:{sequence}\r\n{_fit(f'CATEGORIES:{_categories(tuple(categories))}')}\r\n"
+         f"CREATED:{utc_stamp(created)}\r\n").encode(),
+        _fit_bytes(f"DESCRIPTION:{escape_text(description)}"),
+        (f"LAST-MODIFIED:{stamp_text}\r\n"
+         f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}\r\nTRANSP:TRANSPARENT\r\n"
+         ).encode(),
     ]
     if alarms:
         # an alarm's UID is the event's with "-alarm-N" before its first "@" (escaping works
         # character by character and leaves "@" alone, so the escaped parts are the parts of
         # the escaped UID)
         base, _, domain = uid_text.partition("@")
-        described: dict[str, str] = {}  # an event's alarms mostly share one text
+        described: dict[str, bytes] = {}  # an event's alarms mostly share one text
         for index, (trigger, text) in enumerate(alarms):
             line = described.get(text)
             if line is None:
-                line = described[text] = _fit(f"DESCRIPTION:{escape_text(text)}")
-            lines += [
-                "BEGIN:VALARM",
-                "ACTION:DISPLAY",
+                line = described[text] = _fit_bytes(f"DESCRIPTION:{escape_text(text)}")
+            parts += [
+                b"BEGIN:VALARM\r\nACTION:DISPLAY\r\n",
                 line,
-                f"TRIGGER:{duration(trigger)}",
-                _fit(f"UID:{base}-alarm-{index}@{domain}"),
-                "END:VALARM",
+                (f"TRIGGER:{duration(trigger)}\r\n"
+                 f"{_fit(f'UID:{base}-alarm-{index}@{domain}')}\r\nEND:VALARM\r\n").encode(),
             ]
-    lines.append("END:VEVENT\r\n")
-    return "\r\n".join(lines).encode()
+    parts.append(b"END:VEVENT\r\n")
+    return b"".join(parts)
 
 
 def _fit(text: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -234,11 +235,22 @@ def available() -> list[str]:
 
 def shipped_path(name: str) -> Path | None:
     """The file of a shipped rulebook, or None when `name` is not one."""
-    path = RULEBOOK_DIR / f"{name}.yaml"
-    try:
-        return path if ID_RE.match(name) and path.exists() else None
-    except OSError:  # e.g. a name longer than the file system allows
-        return None
+    path = _shipped_file(name)
+    return Path(path) if path is not None else None
+
+
+def _shipped_file(name: str) -> str | None:
+    """`shipped_path` as text: what `load` reads, once per event log of a build."""
+    path = _shipped_name(name)
+    # os.path.exists: False on any OSError (e.g. a name longer than the file system allows)
+    return path if path is not None and os.path.exists(path) else None
+
+
+@lru_cache(maxsize=256)
+def _shipped_name(name: str) -> str | None:
+    # the file a shipped id would be, memoised (a pure function of the text): None for a name
+    # that is no id
+    return str(RULEBOOK_DIR / f"{name}.yaml") if ID_RE.match(name) else None
 
 
 def is_path(name_or_path: str) -> bool:
@@ -250,14 +262,14 @@ def load(name_or_path: str) -> Rulebook:
     """A shipped rulebook by id, or a user's rulebook by path."""
     if is_path(name_or_path):
         return _load_file(str(Path(name_or_path)))
-    path = shipped_path(name_or_path)
+    path = _shipped_file(name_or_path)
     if path is None:
         shown = name_or_path if len(name_or_path) <= 60 else name_or_path[:60] + "..."
         raise DeadlinesError(
             f"unknown agreement {shown!r}; expected one of {', '.join(available())} "
             "or the path of a rulebook .yaml file"
         )
-    return _load_file(str(path))
+    return _load_file(path)
 
 
 # Parsed rulebooks by path: the versions (mtime, size, inode) of the file and of every file it

@@ -142,13 +142,22 @@ def stage(path: Path, data: bytes, *, mode: int | None = None,
 def _new_temporary(path: Path, owner: int | None = None) -> Iterator[tuple[Path, int]]:
     """A new temporary beside `path`, open for writing: removed again if the writing fails
     (an OSError is the user's environment: exit 2 naming `path`)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise fault(exc, "creating the folder of", path) from None
     temporary = temporary_beside(path, owner)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
     try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # The folder is there for all but the first file a build writes in it, so the file is
+        # opened first, and the folder made (a failed mkdir, an exception and a stat when it
+        # exists) only when that fails; then the open is tried again, as it always was.
+        fd = os.open(temporary, flags, 0o600)
+    except OSError:
+        fd = -1
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise fault(exc, "creating the folder of", path) from None
+    try:
+        if fd < 0:
+            fd = os.open(temporary, flags, 0o600)
         try:
             yield temporary, fd
         finally:

@@ -304,8 +304,11 @@ def track_all(logs: Iterable[ContractLog], as_of: datetime,
     return out
 
 
+_NEVER = datetime.max.replace(tzinfo=UTC)  # an undated deadline sorts last
+
+
 def sort_key(t: Tracked) -> tuple[datetime, str]:
-    return (t.due_end or datetime.max.replace(tzinfo=UTC), t.key)
+    return (t.due_end or _NEVER, t.key)
 
 
 def as_one_off(result: Computation) -> list[Tracked]:

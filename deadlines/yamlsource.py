@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,13 @@ class _Loader(_Base):  # type: ignore[valid-type,misc]
     naive datetime; the project's own parsers read them with the line and the contract's zone.
     """
 
+    def resolve(self, kind: type, value: Any, implicit: Any) -> Any:
+        """The tag of a node (libyaml's composer asks for every node's): a scalar's from
+        `_scalar_tag`, memoised."""
+        if kind is yaml.ScalarNode:
+            return _scalar_tag(value, implicit)
+        return _BASE_RESOLVE(self, kind, value, implicit)
+
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
@@ -42,6 +50,27 @@ class _Resolver(yaml.resolver.Resolver):
 
 _Resolver.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
 RESOLVER = _Resolver()  # `RESOLVER.resolve(yaml.ScalarNode, text, (True, False))` is a tag
+
+
+@lru_cache(maxsize=4096)
+def _scalar_tag(value: str, implicit: tuple[bool, bool]) -> str:
+    """The tag of a plain or quoted scalar: `RESOLVER`'s rules (a handful of regular
+    expressions), a pure function of the text and how it was written (neither loader has a
+    path resolver), asked for every key and value of every log; keys and most values repeat
+    from log to log, so it is memoised."""
+    resolver: Any = RESOLVER  # PyYAML's methods are untyped
+    tag: str = resolver.resolve(yaml.ScalarNode, value, implicit)
+    return tag
+
+
+_BASE_RESOLVE: Any = _Base.resolve
+assert not _Loader.yaml_path_resolvers  # else a scalar's tag would depend on where it is
+
+# What SafeConstructor reads a `str` scalar as: its text (`_construct_scalar` takes it
+# directly, without the constructor's bookkeeping, when the loader reads strings that way).
+_STR_TAG = "tag:yaml.org,2002:str"
+_PLAIN_STR = _Loader.yaml_constructors.get(_STR_TAG) is \
+    yaml.constructor.SafeConstructor.construct_yaml_str
 
 MAX_BYTES = 5_000_000
 MAX_DEPTH = 20
@@ -322,6 +351,9 @@ def _index(node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int], file: 
 
 def _construct_scalar(node: yaml.ScalarNode, file: str, loader: Any) -> None:
     """Read a scalar where its line is known (construct_document then reuses the value)."""
+    if node.tag == _STR_TAG and _PLAIN_STR:  # most scalars: the text, as construct_object
+        loader.constructed_objects[node] = node.value  # would keep it
+        return
     try:
         loader.construct_object(node)
     except _CONSTRUCT_ERRORS:

@@ -14,8 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from deadlines.cli import cli
+from deadlines.feeds import clean_text, one_line
 
 LONG_WORD = "Supercalifragilistic" * 10  # 200 characters, no space to fold at
 assert len(LONG_WORD) == 200
@@ -180,3 +183,12 @@ def test_ical_reads_the_text_back_unchanged(feeds: Path, feed: str, count: int) 
 
     cal = IcsCalendarStream.calendar_from_ics((feeds / feed).read_text(encoding="utf-8"))
     _check([(e.summary or "", e.description or "") for e in cal.events], count)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(" \t\n\r\x00\x0b\xa0\u2009\u2028ab«é"),
+                    max_size=12) | st.text(max_size=40))
+def test_one_line_is_the_words_of_the_cleaned_text_joined_by_one_space(text: str) -> None:
+    """A summary or a name on one line: its fast path (a printable text that already has
+    single spaces only, returned as it is) gives what splitting and joining would."""
+    assert one_line(text) == " ".join(clean_text(text).split())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -125,6 +126,18 @@ def test_durations() -> None:
                                     datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)])
 def test_utc_stamps_are_what_strftime_writes(moment: datetime) -> None:
     assert utc_stamp(moment) == f"{moment:%Y%m%dT%H%M%SZ}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(moment=st.datetimes(min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31),
+                           timezones=st.sampled_from([UTC, ZoneInfo("Europe/Paris"),
+                                                      ZoneInfo("America/Sao_Paulo")])))
+def test_a_remembered_utc_stamp_is_never_written_for_another_zone(moment: datetime) -> None:
+    """utc_stamp remembers the text of UTC instants only: the same instant in another zone (or
+    one hour of a clock change, told apart by fold) is written from its own fields."""
+    utc = moment.astimezone(UTC)
+    for each in (utc, moment, utc, moment, moment.replace(fold=1 - moment.fold)):
+        assert utc_stamp(each) == f"{each:%Y%m%dT%H%M%SZ}"
 
 
 @settings(max_examples=300, deadline=None)
