@@ -36,6 +36,7 @@ from .feeds import (
     CALENDAR_END,
     Entry,
     FeedOptions,
+    aggregate_window,
     calendar_head,
     entries,
     event_bytes,
@@ -198,14 +199,14 @@ def compute_contract(job: ContractJob) -> ContractResult:
 
     by_uid = {t.uid: t for t in tracked}
     page = [page_text(item, contract.name) for item in items[:kept]]
-    windows: dict[int, tuple[date, date]] = {}  # the aggregates' days (see in_aggregate)
+    window = aggregate_window(as_of, log.settings.zone, options)  # once per contract
     aggregate = [
         EntryRow(item.uid, micros(item.sort[0]), item.key, item.ours, contract.agreement,
                  item.owner_slug, micros(_stamp(state, item).last_modified), block,
                  page[index] if index < kept else
                  page_text(item, contract.name))
         for index, (item, block) in enumerate(zip(items, blocks, strict=True))
-        if in_aggregate(by_uid[item.uid], as_of, options, windows)
+        if in_aggregate(by_uid[item.uid], as_of, options, window)
     ]
     stamps = _carry(state, {item.uid for item in items}, as_of, options)
     row = ContractRow(

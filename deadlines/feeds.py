@@ -189,26 +189,28 @@ AGGREGATE_KINDS = (Kind.OBLIGATION, Kind.RIGHT)
 
 
 def in_aggregate(t: Tracked, as_of: datetime, options: FeedOptions,
-                 windows: dict[int, tuple[date, date]] | None = None) -> bool:
+                 window: tuple[date, date] | None = None) -> bool:
     """Whether a deadline already in its contract's feed also goes in the aggregates: an
     obligation or a right (not a limit: a monitoring period ending asks nothing of anyone)
     due from `aggregate_past_days` back to `aggregate_days_ahead` ahead, on the contract's own
     calendar days. Fulfilled and withdrawn ones stay as CANCELLED for the grace period, as in
     every feed, so that a subscriber sees why they left.
 
-    `windows` keeps those days by log (its id) for a caller that asks of many deadlines: they
-    are worked out once per contract, not per deadline."""
+    `window`: those days, from `aggregate_window`, for a caller that asks of every deadline of
+    one contract (worked out once, not per deadline)."""
     day = t.due_day
     if day is None or t.deadline.rule.kind not in AGGREGATE_KINDS:
         return False
-    window = windows.get(id(t.log)) if windows is not None else None
-    if window is None:
-        today = as_of.astimezone(t.log.settings.zone).date()
-        window = (today - timedelta(days=options.aggregate_past_days),
-                  today + timedelta(days=options.aggregate_days_ahead))
-        if windows is not None:
-            windows[id(t.log)] = window
-    return window[0] <= day <= window[1]
+    first, last = window or aggregate_window(as_of, t.log.settings.zone, options)
+    return first <= day <= last
+
+
+def aggregate_window(as_of: datetime, zone: ZoneInfo, options: FeedOptions
+                     ) -> tuple[date, date]:
+    """The first and last due day the aggregates show, on a contract's calendar days."""
+    today = as_of.astimezone(zone).date()
+    return (today - timedelta(days=options.aggregate_past_days),
+            today + timedelta(days=options.aggregate_days_ahead))
 
 
 def record_commands(tracked: Iterable[Tracked], file_of: Callable[[Tracked], str]
